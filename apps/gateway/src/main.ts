@@ -1,0 +1,2 @@
+import { hello } from '@kiln/core';
+console.log(hello('x'));
