@@ -1,0 +1,26 @@
+import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { ApiKeyRepository } from './api-key.repository';
+import { Database, type DatabaseOptions } from './database';
+import { ExecutionRepository } from './execution.repository';
+import { ScriptRepository } from './script.repository';
+import { TenantRepository } from './tenant.repository';
+
+const REPOSITORIES = [TenantRepository, ApiKeyRepository, ScriptRepository, ExecutionRepository];
+
+@Global()
+@Module({})
+export class DatabaseModule implements OnApplicationShutdown {
+  constructor(@Inject(Database) private readonly database: Database) {}
+
+  static forRoot(options: DatabaseOptions): DynamicModule {
+    return {
+      module: DatabaseModule,
+      providers: [{ provide: Database, useFactory: () => new Database(options) }, ...REPOSITORIES],
+      exports: [Database, ...REPOSITORIES],
+    };
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.database.close();
+  }
+}

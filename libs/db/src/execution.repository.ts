@@ -1,0 +1,365 @@
+import { Injectable } from '@nestjs/common';
+import type { ExecutionError, ExecutionStatus, ExecutionTrigger } from '@kiln/core';
+import { Database } from './database';
+import type { Execution, Prisma } from './generated/prisma/client';
+
+export type { Execution };
+
+export interface LogEntry {
+  level: string;
+  message: string;
+  time: string;
+  meta?: unknown;
+}
+
+export interface NewExecution {
+  id: string;
+  tenantId: string;
+  scriptId: string | null;
+  scriptVersion: number | null;
+  apiKeyId: string | null;
+  trigger: ExecutionTrigger;
+  input: unknown;
+  metadata: unknown;
+  webhookUrl: string | null;
+  adhocSource: string | null;
+  timeoutMs: number;
+  memoryMb: number;
+  retryOf?: string | null;
+  chainDepth?: number;
+  parentExecutionId?: string | null;
+}
+
+/** What a worker needs to run an execution, read in the same statement that claims it. */
+export interface ClaimedExecution {
+  id: string;
+  tenantId: string;
+  scriptId: string | null;
+  scriptVersion: number | null;
+  apiKeyId: string | null;
+  trigger: ExecutionTrigger;
+  input: unknown;
+  metadata: unknown;
+  adhocSource: string | null;
+  source: string | null;
+  envEnc: string | null;
+  timeoutMs: number;
+  memoryMb: number;
+  attempts: number;
+  approval: unknown;
+  approvalStatus: string | null;
+  approvalComment: string | null;
+  chainDepth: number;
+  createdAt: Date;
+  startedAt: Date;
+  queueWaitMs: number;
+}
+
+export interface FinishedUpdate {
+  status: Extract<ExecutionStatus, 'completed' | 'failed' | 'cancelled' | 'pending_approval'>;
+  output?: unknown;
+  error?: ExecutionError | null;
+  logs: LogEntry[];
+  logsTruncated: boolean;
+  durationMs: number;
+  approval?: unknown;
+}
+
+export interface FinishedExecution {
+  id: string;
+  tenantId: string;
+  scriptId: string | null;
+  status: ExecutionStatus;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+export interface ExecutionFilter {
+  scriptId?: string;
+  status?: ExecutionStatus;
+  from?: Date;
+  to?: Date;
+}
+
+export type ExecutionSummary = Pick<
+  Execution,
+  | 'id'
+  | 'tenantId'
+  | 'scriptId'
+  | 'scriptVersion'
+  | 'status'
+  | 'trigger'
+  | 'error'
+  | 'attempts'
+  | 'retryOf'
+  | 'createdAt'
+  | 'startedAt'
+  | 'finishedAt'
+  | 'durationMs'
+  | 'queueWaitMs'
+>;
+
+// pg would turn a JS array into a PostgreSQL array; jsonb wants JSON text.
+const jsonParam = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+
+const INSERT_COLUMNS = `id, tenant_id, script_id, script_version, api_key_id, status, trigger, input, metadata,
+  webhook_url, adhoc_source, timeout_ms, memory_mb, retry_of, chain_depth, parent_execution_id`;
+
+const INSERT_VALUES = `$1::uuid, $2::uuid, $3::uuid, $4::int, $5::uuid, 'pending', $6::jsonb, $7::jsonb, $8::jsonb,
+  $9, $10, $11::int, $12::int, $13::uuid, $14::int, $15::uuid`;
+
+function insertParams(e: NewExecution): unknown[] {
+  return [
+    e.id,
+    e.tenantId,
+    e.scriptId,
+    e.scriptVersion,
+    e.apiKeyId,
+    jsonParam(e.trigger),
+    jsonParam(e.input),
+    jsonParam(e.metadata),
+    e.webhookUrl,
+    e.adhocSource,
+    e.timeoutMs,
+    e.memoryMb,
+    e.retryOf ?? null,
+    e.chainDepth ?? 0,
+    e.parentExecutionId ?? null,
+  ];
+}
+
+@Injectable()
+export class ExecutionRepository {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Inserts a pending execution in one statement. With an idempotency key,
+   * the key is claimed in the same statement: a live key returns the first
+   * execution's id instead (`created: false`), an expired key is taken over.
+   */
+  async create(execution: NewExecution, idempotency?: { key: string; ttlMs: number }): Promise<{ id: string; created: boolean; createdAt: Date }> {
+    if (!idempotency) {
+      const { rows } = await this.db.pool.query<{ created_at: Date }>(
+        `INSERT INTO executions (${INSERT_COLUMNS}) VALUES (${INSERT_VALUES}) RETURNING created_at`,
+        insertParams(execution),
+      );
+      return { id: execution.id, created: true, createdAt: (rows[0] as { created_at: Date }).created_at };
+    }
+    const params = [...insertParams(execution), idempotency.key, idempotency.ttlMs];
+    const { rows } = await this.db.pool.query<{ claimed: string | null; created_at: Date | null }>(
+      `WITH claim AS (
+         INSERT INTO idempotency_keys (tenant_id, key, execution_id, expires_at, created_at)
+         VALUES ($2::uuid, $16, $1::uuid, now() + ($17::int * interval '1 millisecond'), now())
+         ON CONFLICT (tenant_id, key) DO UPDATE
+           SET execution_id = EXCLUDED.execution_id, expires_at = EXCLUDED.expires_at, created_at = EXCLUDED.created_at
+           WHERE idempotency_keys.expires_at <= now()
+         RETURNING execution_id
+       ), ins AS (
+         INSERT INTO executions (${INSERT_COLUMNS})
+         SELECT ${INSERT_VALUES} WHERE EXISTS (SELECT 1 FROM claim)
+         RETURNING created_at
+       )
+       SELECT (SELECT execution_id FROM claim)::text AS claimed, (SELECT created_at FROM ins) AS created_at`,
+      params,
+    );
+    const row = rows[0];
+    if (row?.claimed && row.created_at) return { id: execution.id, created: true, createdAt: row.created_at };
+    // Someone else holds the key. Read it in a new statement: a concurrent
+    // winner that committed while we waited is invisible to our snapshot.
+    const existing = await this.db.pool.query<{ execution_id: string; created_at: Date }>(
+      `SELECT k.execution_id::text AS execution_id, k.created_at FROM idempotency_keys k WHERE k.tenant_id = $1::uuid AND k.key = $2`,
+      [execution.tenantId, idempotency.key],
+    );
+    const hit = existing.rows[0];
+    if (!hit) throw new Error('idempotency key vanished while being claimed');
+    return { id: hit.execution_id, created: false, createdAt: hit.created_at };
+  }
+
+  /**
+   * pending (or running, when a crashed worker's job comes back) → running,
+   * returning everything the run needs. null: cancelled or already finished.
+   */
+  async claim(id: string, workerId: string): Promise<ClaimedExecution | null> {
+    const { rows } = await this.db.pool.query<Record<string, unknown>>(
+      `UPDATE executions e
+          SET status = 'running', started_at = now(), attempts = e.attempts + 1, worker_id = $2,
+              queue_wait_ms = COALESCE(e.queue_wait_ms, GREATEST(0, (EXTRACT(EPOCH FROM (now() - e.created_at)) * 1000)::int))
+        WHERE e.id = $1::uuid AND e.status IN ('pending', 'running')
+        RETURNING e.id::text, e.tenant_id::text, e.script_id::text, e.script_version, e.api_key_id::text, e.trigger, e.input,
+                  e.metadata, e.adhoc_source, e.timeout_ms, e.memory_mb, e.attempts, e.approval, e.approval_status,
+                  e.approval_comment, e.chain_depth, e.created_at, e.started_at, e.queue_wait_ms,
+                  (SELECT v.source FROM script_versions v WHERE v.script_id = e.script_id AND v.version = e.script_version) AS source,
+                  (SELECT s.env_enc FROM scripts s WHERE s.id = e.script_id) AS env_enc`,
+      [id, workerId],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      id: r.id as string,
+      tenantId: r.tenant_id as string,
+      scriptId: (r.script_id as string | null) ?? null,
+      scriptVersion: (r.script_version as number | null) ?? null,
+      apiKeyId: (r.api_key_id as string | null) ?? null,
+      trigger: r.trigger as ExecutionTrigger,
+      input: r.input ?? null,
+      metadata: r.metadata ?? null,
+      adhocSource: (r.adhoc_source as string | null) ?? null,
+      source: (r.source as string | null) ?? null,
+      envEnc: (r.env_enc as string | null) ?? null,
+      timeoutMs: r.timeout_ms as number,
+      memoryMb: r.memory_mb as number,
+      attempts: r.attempts as number,
+      approval: r.approval ?? null,
+      approvalStatus: (r.approval_status as string | null) ?? null,
+      approvalComment: (r.approval_comment as string | null) ?? null,
+      chainDepth: r.chain_depth as number,
+      createdAt: r.created_at as Date,
+      startedAt: r.started_at as Date,
+      queueWaitMs: r.queue_wait_ms as number,
+    };
+  }
+
+  /**
+   * running → terminal (or pending_approval) in one statement. Returns null
+   * when the row was no longer running (cancelled meanwhile): the first
+   * recorded outcome wins, so completion is recorded at most once.
+   */
+  async finish(id: string, update: FinishedUpdate): Promise<FinishedExecution | null> {
+    const { rows } = await this.db.pool.query<Record<string, unknown>>(
+      `UPDATE executions
+          SET status = $2::"ExecutionStatus", output = $3::jsonb, error = $4::jsonb, logs = $5::jsonb, logs_truncated = $6,
+              duration_ms = $7::int, approval = COALESCE($8::jsonb, approval),
+              finished_at = CASE WHEN $2 = 'pending_approval' THEN NULL ELSE now() END
+        WHERE id = $1::uuid AND status = 'running'
+        RETURNING id::text, tenant_id::text, script_id::text, status, started_at, finished_at`,
+      [
+        id,
+        update.status,
+        jsonParam(update.output),
+        jsonParam(update.error),
+        JSON.stringify(update.logs),
+        update.logsTruncated,
+        update.durationMs,
+        jsonParam(update.approval),
+      ],
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      id: r.id as string,
+      tenantId: r.tenant_id as string,
+      scriptId: (r.script_id as string | null) ?? null,
+      status: r.status as ExecutionStatus,
+      startedAt: (r.started_at as Date | null) ?? null,
+      finishedAt: (r.finished_at as Date | null) ?? null,
+    };
+  }
+
+  /** Ends a non-terminal execution that can no longer run (retries exhausted after crashes). */
+  async failIfUnfinished(id: string, error: ExecutionError): Promise<FinishedExecution | null> {
+    const { rows } = await this.db.pool.query<Record<string, unknown>>(
+      `UPDATE executions SET status = 'failed', error = $2::jsonb, finished_at = now(),
+              duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE (EXTRACT(EPOCH FROM (now() - started_at)) * 1000)::int END
+        WHERE id = $1::uuid AND status IN ('pending', 'running')
+        RETURNING id::text, tenant_id::text, script_id::text, status, started_at, finished_at`,
+      [id, JSON.stringify(error)],
+    );
+    const r = rows[0];
+    return r
+      ? {
+          id: r.id as string,
+          tenantId: r.tenant_id as string,
+          scriptId: (r.script_id as string | null) ?? null,
+          status: r.status as ExecutionStatus,
+          startedAt: (r.started_at as Date | null) ?? null,
+          finishedAt: (r.finished_at as Date | null) ?? null,
+        }
+      : null;
+  }
+
+  /**
+   * pending or pending_approval → cancelled; a worker's claim will then find
+   * nothing to run.
+   */
+  async cancelIfWaiting(tenantId: string, id: string): Promise<boolean> {
+    const { rowCount } = await this.db.pool.query(
+      `UPDATE executions SET status = 'cancelled', finished_at = now(), error = NULL
+        WHERE id = $1::uuid AND tenant_id = $2::uuid AND status IN ('pending', 'pending_approval')`,
+      [id, tenantId],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  /**
+   * Undoes an accepted-but-never-enqueued run (Redis refused the job), so the
+   * client's retry with the same idempotency key starts afresh.
+   */
+  async deleteUnqueued(id: string): Promise<void> {
+    await this.db.pool.query(
+      `WITH gone AS (DELETE FROM executions WHERE id = $1::uuid AND status = 'pending' RETURNING id)
+       DELETE FROM idempotency_keys WHERE execution_id IN (SELECT id FROM gone)`,
+      [id],
+    );
+  }
+
+  findById(tenantId: string | null, id: string): Promise<Execution | null> {
+    return this.db.prisma.execution.findFirst({ where: { id, ...(tenantId ? { tenantId } : {}) } });
+  }
+
+  async list(
+    tenantId: string,
+    filter: ExecutionFilter,
+    page: { limit: number; offset: number },
+  ): Promise<{ items: ExecutionSummary[]; total: number }> {
+    const where: Prisma.ExecutionWhereInput = {
+      tenantId,
+      ...(filter.scriptId ? { scriptId: filter.scriptId } : {}),
+      ...(filter.status ? { status: filter.status } : {}),
+      ...(filter.from || filter.to ? { createdAt: { ...(filter.from ? { gte: filter.from } : {}), ...(filter.to ? { lte: filter.to } : {}) } } : {}),
+    };
+    const [items, total] = await Promise.all([
+      this.db.prisma.execution.findMany({
+        where,
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        take: page.limit,
+        skip: page.offset,
+        select: {
+          id: true,
+          tenantId: true,
+          scriptId: true,
+          scriptVersion: true,
+          status: true,
+          trigger: true,
+          error: true,
+          attempts: true,
+          retryOf: true,
+          createdAt: true,
+          startedAt: true,
+          finishedAt: true,
+          durationMs: true,
+          queueWaitMs: true,
+        },
+      }),
+      this.db.prisma.execution.count({ where }),
+    ]);
+    return { items, total };
+  }
+
+  /** Marks an approval decision; only a pending_approval execution can take one. */
+  async decideApproval(
+    tenantId: string,
+    id: string,
+    decision: 'approved' | 'rejected',
+    comment: string | null,
+  ): Promise<boolean> {
+    const { rowCount } = await this.db.pool.query(
+      decision === 'approved'
+        ? `UPDATE executions SET status = 'pending', approval_status = 'approved', approval_comment = $3
+            WHERE id = $1::uuid AND tenant_id = $2::uuid AND status = 'pending_approval'`
+        : `UPDATE executions SET status = 'cancelled', approval_status = 'rejected', approval_comment = $3, finished_at = now()
+            WHERE id = $1::uuid AND tenant_id = $2::uuid AND status = 'pending_approval'`,
+      [id, tenantId, comment],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+}

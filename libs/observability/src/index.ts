@@ -1,0 +1,2 @@
+export { createLogger, type Logger } from './logger';
+export { Counter, Gauge, Histogram, PROMETHEUS_CONTENT_TYPE, Registry, createMetricsRegistry } from './metrics';

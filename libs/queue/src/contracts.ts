@@ -1,0 +1,56 @@
+import { z } from 'zod';
+
+// The single source of truth for queue names, job names and payloads.
+// Producers and consumers both import it; payloads carry ids only, the
+// data itself lives in PostgreSQL (and secrets never enter Redis).
+
+export const QueueName = {
+  Executions: 'executions',
+  Webhooks: 'webhooks',
+} as const;
+
+export const JobName = {
+  ExecutionRun: 'execution.run',
+  CronTick: 'cron.tick',
+  EventDispatch: 'event.dispatch',
+  WebhookDeliver: 'webhook.deliver',
+} as const;
+
+export const executionRunPayload = z.object({
+  executionId: z.string().uuid(),
+});
+export type ExecutionRunPayload = z.infer<typeof executionRunPayload>;
+
+export const cronTickPayload = z.object({
+  scriptId: z.string().uuid(),
+  tenantId: z.string().uuid(),
+  cron: z.string(),
+  timezone: z.string().nullable().optional(),
+});
+export type CronTickPayload = z.infer<typeof cronTickPayload>;
+
+export const eventDispatchPayload = z.object({
+  tenantId: z.string().uuid(),
+  type: z.string(),
+  payload: z.unknown(),
+  depth: z.number().int().min(0),
+  sourceExecutionId: z.string().uuid().nullable(),
+});
+export type EventDispatchPayload = z.infer<typeof eventDispatchPayload>;
+
+export const webhookDeliverPayload = z.object({
+  deliveryId: z.string().uuid(),
+});
+export type WebhookDeliverPayload = z.infer<typeof webhookDeliverPayload>;
+
+/** Messages on the Redis pub/sub channels (see ExecutionSignals). */
+export interface ExecutionDoneMessage {
+  executionId: string;
+  status: string;
+  /** The finished execution as the API shows it, when small enough to ship. */
+  view?: unknown;
+}
+
+export interface ExecutionCancelMessage {
+  executionId: string;
+}

@@ -1,0 +1,80 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { JobName, QueueName, type CronTickPayload, type EventDispatchPayload, type ExecutionRunPayload } from './contracts';
+
+export interface ExecutionQueueOptions {
+  connection: Redis;
+  prefix: string;
+  /** Attempts per run: > 1 so a run whose worker died is picked up again. */
+  attempts: number;
+}
+
+/** Producer side of the `executions` queue. */
+export class ExecutionQueue {
+  readonly queue: Queue;
+  private readonly runOptions: JobsOptions;
+
+  constructor(options: ExecutionQueueOptions) {
+    this.queue = new Queue(QueueName.Executions, { connection: options.connection, prefix: options.prefix });
+    this.queue.on('error', () => undefined);
+    this.runOptions = {
+      attempts: options.attempts,
+      backoff: { type: 'fixed', delay: 250 },
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+    };
+  }
+
+  /** jobId = executionId (plus a suffix for continuations), so a replayed enqueue is a no-op. */
+  async enqueueRun(executionId: string, options: { jobIdSuffix?: string; delayMs?: number } = {}): Promise<void> {
+    const payload: ExecutionRunPayload = { executionId };
+    await this.queue.add(JobName.ExecutionRun, payload, {
+      ...this.runOptions,
+      jobId: options.jobIdSuffix ? `${executionId}:${options.jobIdSuffix}` : executionId,
+      ...(options.delayMs ? { delay: options.delayMs } : {}),
+    });
+  }
+
+  /** Removes a waiting job (best effort: a job already taken is left to the worker's claim check). */
+  async removeRun(executionId: string): Promise<void> {
+    try {
+      await this.queue.remove(executionId);
+    } catch {
+      // Locked by a worker: the claim's status check keeps a cancelled run from running.
+    }
+  }
+
+  async enqueueEvent(payload: EventDispatchPayload): Promise<void> {
+    await this.queue.add(JobName.EventDispatch, payload, {
+      attempts: 3,
+      backoff: { type: 'fixed', delay: 500 },
+      removeOnComplete: true,
+      removeOnFail: { age: 7 * 24 * 3600 },
+    });
+  }
+
+  /** One job scheduler per cron script: BullMQ emits exactly one job per tick cluster-wide. */
+  async upsertCron(payload: CronTickPayload): Promise<void> {
+    await this.queue.upsertJobScheduler(
+      cronSchedulerId(payload.scriptId),
+      { pattern: payload.cron, ...(payload.timezone ? { tz: payload.timezone } : {}) },
+      { name: JobName.CronTick, data: payload, opts: { removeOnComplete: true, removeOnFail: { age: 24 * 3600 } } },
+    );
+  }
+
+  async removeCron(scriptId: string): Promise<void> {
+    await this.queue.removeJobScheduler(cronSchedulerId(scriptId));
+  }
+
+  async waitingCount(): Promise<number> {
+    return this.queue.getWaitingCount();
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}
+
+export function cronSchedulerId(scriptId: string): string {
+  return `cron:${scriptId}`;
+}

@@ -1,0 +1,99 @@
+import type { Redis } from 'ioredis';
+import type { ExecutionCancelMessage, ExecutionDoneMessage } from './contracts';
+
+type Waiter = (message: ExecutionDoneMessage) => void;
+
+/**
+ * Redis pub/sub between workers and gateways: "this execution finished"
+ * (wait mode answers at once, without polling PostgreSQL) and "cancel this
+ * execution" (whichever worker runs it kills the isolate).
+ */
+export class ExecutionSignals {
+  private readonly waiters = new Map<string, Set<Waiter>>();
+  private readonly cancelHandlers = new Set<(executionId: string) => void>();
+  private readonly doneChannel: string;
+  private readonly cancelChannel: string;
+  private readonly subscribed = new Set<string>();
+
+  constructor(
+    private readonly publisher: Redis,
+    private readonly subscriber: Redis,
+    prefix: string,
+  ) {
+    this.doneChannel = `${prefix}:executions:done`;
+    this.cancelChannel = `${prefix}:executions:cancel`;
+    subscriber.on('message', (channel: string, raw: string) => this.dispatch(channel, raw));
+  }
+
+  /** Subscribe (idempotent); gateways want `done`, workers want `cancel`. */
+  async listen(channels: { done?: boolean; cancel?: boolean }): Promise<void> {
+    const wanted = [channels.done ? this.doneChannel : null, channels.cancel ? this.cancelChannel : null].filter(
+      (c): c is string => c !== null && !this.subscribed.has(c),
+    );
+    if (wanted.length === 0) return;
+    await this.subscriber.subscribe(...wanted);
+    for (const channel of wanted) this.subscribed.add(channel);
+  }
+
+  async publishDone(message: ExecutionDoneMessage): Promise<void> {
+    await this.publisher.publish(this.doneChannel, JSON.stringify(message));
+  }
+
+  async publishCancel(executionId: string): Promise<void> {
+    const message: ExecutionCancelMessage = { executionId };
+    await this.publisher.publish(this.cancelChannel, JSON.stringify(message));
+  }
+
+  onCancel(handler: (executionId: string) => void): () => void {
+    this.cancelHandlers.add(handler);
+    return () => this.cancelHandlers.delete(handler);
+  }
+
+  /**
+   * Resolves with the done message, or null after `timeoutMs`. Register the
+   * wait before enqueueing the run, so a fast run cannot finish unseen.
+   */
+  waitFor(executionId: string, timeoutMs: number): { promise: Promise<ExecutionDoneMessage | null>; cancel: () => void } {
+    let settle: (value: ExecutionDoneMessage | null) => void = () => undefined;
+    const promise = new Promise<ExecutionDoneMessage | null>((resolve) => {
+      settle = resolve;
+    });
+    const waiter: Waiter = (message) => finish(message);
+    const timer = setTimeout(() => finish(null), Math.max(0, timeoutMs));
+    const finish = (value: ExecutionDoneMessage | null) => {
+      clearTimeout(timer);
+      const set = this.waiters.get(executionId);
+      set?.delete(waiter);
+      if (set && set.size === 0) this.waiters.delete(executionId);
+      settle(value);
+    };
+    let set = this.waiters.get(executionId);
+    if (!set) {
+      set = new Set();
+      this.waiters.set(executionId, set);
+    }
+    set.add(waiter);
+    return { promise, cancel: () => finish(null) };
+  }
+
+  get pendingWaits(): number {
+    return this.waiters.size;
+  }
+
+  private dispatch(channel: string, raw: string): void {
+    let message: unknown;
+    try {
+      message = JSON.parse(raw);
+    } catch {
+      return;
+    }
+    if (channel === this.doneChannel) {
+      const done = message as ExecutionDoneMessage;
+      const set = this.waiters.get(done.executionId);
+      if (set) for (const waiter of [...set]) waiter(done);
+    } else if (channel === this.cancelChannel) {
+      const { executionId } = message as ExecutionCancelMessage;
+      for (const handler of this.cancelHandlers) handler(executionId);
+    }
+  }
+}

@@ -1,0 +1,18 @@
+export {
+  JobName,
+  QueueName,
+  cronTickPayload,
+  eventDispatchPayload,
+  executionRunPayload,
+  webhookDeliverPayload,
+  type CronTickPayload,
+  type EventDispatchPayload,
+  type ExecutionCancelMessage,
+  type ExecutionDoneMessage,
+  type ExecutionRunPayload,
+  type WebhookDeliverPayload,
+} from './contracts';
+export { ExecutionQueue, cronSchedulerId, type ExecutionQueueOptions } from './execution-queue';
+export { ExecutionSignals } from './execution-signals';
+export { createRedis, waitForRedis, type RedisRole } from './redis-connection';
+export { InvalidationBus, type InvalidationMessage } from './invalidation-bus';
