@@ -1,0 +1,56 @@
+import path from 'node:path';
+import fastifyStatic from '@fastify/static';
+import type { INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { KilnConfig } from '@kiln/config';
+import { Registry, type Logger } from '@kiln/observability';
+import { installHttpMetrics } from './http/http-metrics';
+import { NestPinoLogger } from './http/nest-logger';
+
+export interface GatewayHttpOptions {
+  config: KilnConfig;
+  logger: Logger;
+  /** Port override (tests pass 0 for an ephemeral port). */
+  port?: number;
+}
+
+/**
+ * Builds the Fastify-backed Nest application for a root module that imports
+ * PlatformModule and ApiModule, and starts listening.
+ */
+export async function startGatewayHttp(rootModule: Type<unknown>, options: GatewayHttpOptions): Promise<NestFastifyApplication> {
+  const { config, logger } = options;
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.http.bodyLimitBytes,
+    trustProxy: true,
+    routerOptions: { maxParamLength: 1000 },
+    // Keep-alive longer than typical load balancer idle timeouts (60 s).
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(rootModule, adapter, {
+    logger: new NestPinoLogger(logger),
+    abortOnError: false,
+  });
+  app.enableShutdownHooks();
+  const fastify = app.getHttpAdapter().getInstance();
+  installHttpMetrics(fastify, app.get(Registry));
+  await app.register(fastifyStatic, {
+    root: path.dirname(require.resolve('swagger-ui-dist/package.json')),
+    prefix: '/docs/assets/',
+    decorateReply: false,
+    allowedPath: (pathName) => /^\/(swagger-ui\.css|swagger-ui-bundle\.js|favicon-\d+x\d+\.png)$/.test(pathName),
+  });
+  await app.listen(options.port ?? config.http.port, config.http.host);
+  return app;
+}
+
+export function listeningUrl(app: INestApplication): string {
+  const address = app.getHttpServer().address();
+  if (address && typeof address === 'object') {
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+  }
+  return String(address);
+}

@@ -1,0 +1,35 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter } from '@nestjs/common';
+import type { KilnConfig } from '@kiln/config';
+import type { Logger } from '@kiln/observability';
+import { InjectConfig, InjectLogger } from '@kiln/platform';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { envelopeFor } from './error-envelopes';
+import { toProblem } from './problem';
+
+/** Every error leaves the gateway in its surface's envelope; 500s are logged, never explained. */
+@Catch()
+export class KilnExceptionFilter implements ExceptionFilter {
+  constructor(
+    @InjectConfig() private readonly config: KilnConfig,
+    @InjectLogger() private readonly logger: Logger,
+  ) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    sendProblem(exception, request, reply, this.config, this.logger);
+  }
+}
+
+export function sendProblem(exception: unknown, request: FastifyRequest, reply: FastifyReply, config: KilnConfig, logger: Logger): void {
+  const problem = toProblem(exception, { bodyLimitBytes: config.http.bodyLimitBytes });
+  if (problem.statusCode >= 500) {
+    logger.error({ err: exception, method: request.method, url: request.url.split('?')[0] }, 'request failed');
+  }
+  if (reply.sent) return;
+  if (problem.statusCode === 429 && problem.details && typeof problem.details.retryAfter === 'number') {
+    void reply.header('Retry-After', String(problem.details.retryAfter));
+  }
+  void reply.status(problem.statusCode).send(envelopeFor(request.url)(problem));
+}

@@ -1,0 +1,3 @@
+export { ApiModule } from './api.module';
+export { listeningUrl, startGatewayHttp, type GatewayHttpOptions } from './gateway-app';
+export { documentedOperations } from './docs/openapi-document';

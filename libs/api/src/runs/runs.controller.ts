@@ -1,0 +1,99 @@
+import { Body, Controller, Headers, Param, Post, Res } from '@nestjs/common';
+import type { KilnConfig } from '@kiln/config';
+import { KilnError } from '@kiln/core';
+import { InjectConfig } from '@kiln/platform';
+import type { FastifyReply } from 'fastify';
+import type { AuthContext } from '../auth/auth-context';
+import { Auth, RequireScopes } from '../auth/auth.decorators';
+import { ZodPipe } from '../http/zod-body.pipe';
+import { ScriptCache } from '../scripts/script-cache';
+import { ScriptsService } from '../scripts/scripts.service';
+import { adhocRunBody, idempotencyHeader, scriptRunBody, type AdhocRunBody, type ScriptRunBody } from './run.dto';
+import { RunsService, type RunOutcome } from './runs.service';
+
+@Controller('v1')
+@RequireScopes('executions.run')
+export class RunsController {
+  constructor(
+    @InjectConfig() private readonly config: KilnConfig,
+    private readonly runs: RunsService,
+    private readonly cache: ScriptCache,
+    private readonly scripts: ScriptsService,
+  ) {}
+
+  @Post('scripts/:id/runs')
+  async runScript(
+    @Auth() auth: AuthContext,
+    @Param('id') id: string,
+    @Body(new ZodPipe(scriptRunBody)) body: ScriptRunBody,
+    @Headers('idempotency-key') idempotencyKeyHeader: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    const script = await this.cache.get(auth.tenantId, id);
+    if (!script) throw KilnError.notFound('Script', id);
+    const outcome = await this.runs.start({
+      tenantId: auth.tenantId,
+      apiKeyId: auth.apiKeyId,
+      monthlyExecutionLimit: auth.monthlyExecutionLimit,
+      target: { kind: 'script', script },
+      input: body.input,
+      trigger: { type: 'api', apiKeyPrefix: auth.keyPrefix },
+      metadata: body.metadata,
+      webhookUrl: body.webhookUrl,
+      idempotencyKey: this.idempotencyKey(body.idempotencyKey, idempotencyKeyHeader),
+      waitMs: this.runs.waitMsFrom(body.wait),
+      allowDraft: true,
+    });
+    return this.answer(outcome, reply);
+  }
+
+  @Post('runs')
+  async runAdhoc(
+    @Auth() auth: AuthContext,
+    @Body(new ZodPipe(adhocRunBody)) body: AdhocRunBody,
+    @Headers('idempotency-key') idempotencyKeyHeader: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    this.scripts.checkSource(body.source);
+    const outcome = await this.runs.start({
+      tenantId: auth.tenantId,
+      apiKeyId: auth.apiKeyId,
+      monthlyExecutionLimit: auth.monthlyExecutionLimit,
+      target: { kind: 'adhoc', source: body.source, timeoutMs: body.timeoutMs, memoryMb: body.memoryMb },
+      input: body.input,
+      trigger: { type: 'api', adhoc: true, apiKeyPrefix: auth.keyPrefix },
+      metadata: body.metadata,
+      webhookUrl: body.webhookUrl,
+      idempotencyKey: this.idempotencyKey(body.idempotencyKey, idempotencyKeyHeader),
+      waitMs: this.runs.waitMsFrom(body.wait),
+    });
+    return this.answer(outcome, reply);
+  }
+
+  private idempotencyKey(fromBody: string | undefined, fromHeader: string | undefined): string | null {
+    if (fromBody) return fromBody;
+    if (fromHeader === undefined) return null;
+    const parsed = idempotencyHeader.safeParse(fromHeader);
+    if (!parsed.success) throw KilnError.validation([{ field: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters without spaces' }]);
+    return parsed.data;
+  }
+
+  /** 200 with the execution when it ended within the wait, else 202 and where to poll. */
+  private answer(outcome: RunOutcome, reply: FastifyReply) {
+    const location = `${this.config.http.publicUrl ?? ''}/v1/executions/${outcome.executionId}`;
+    void reply.header('Location', location);
+    if (!outcome.created) void reply.header('Idempotent-Replayed', 'true');
+    if (outcome.finished) {
+      void reply.status(200);
+      return outcome.finished;
+    }
+    void reply.status(202);
+    return {
+      executionId: outcome.executionId,
+      status: outcome.status,
+      scriptId: outcome.scriptId,
+      scriptVersion: outcome.scriptVersion,
+      createdAt: outcome.createdAt.toISOString(),
+    };
+  }
+}

@@ -1,0 +1,170 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { KilnConfig } from '@kiln/config';
+import { SecretBox, toExecutionView, type ExecutionError } from '@kiln/core';
+import { ExecutionRepository, type ClaimedExecution, type FinishedExecution, type FinishedUpdate } from '@kiln/db';
+import type { Logger } from '@kiln/observability';
+import { InjectConfig, InjectLogger } from '@kiln/platform';
+import { ExecutionSignals } from '@kiln/queue';
+import { SandboxPool, type RunOutcome } from '@kiln/sandbox';
+import { HostCapabilities } from './host-capabilities';
+
+/** The finished execution rides along on the done signal when at most this big. */
+const MAX_VIEW_BYTES = 64 * 1024;
+
+/** Thrown for failures that are not the script's: BullMQ retries the job. */
+export class RetryableRunError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RetryableRunError';
+  }
+}
+
+export type RunResult = 'skipped' | FinishedUpdate['status'];
+
+/**
+ * One execution, start to end: claim the row (a cancelled or finished one is
+ * skipped), run it in the sandbox, record the outcome in one statement, and
+ * tell waiting gateways. User-code failures are recorded, never retried.
+ */
+@Injectable()
+export class ExecutionRunner {
+  constructor(
+    @InjectConfig() private readonly config: KilnConfig,
+    @InjectLogger() private readonly logger: Logger,
+    private readonly executions: ExecutionRepository,
+    private readonly signals: ExecutionSignals,
+    private readonly box: SecretBox,
+    private readonly host: HostCapabilities,
+    @Inject(SandboxPool) private readonly pool: SandboxPool,
+  ) {}
+
+  async run(executionId: string, attempt: { number: number; isLast: boolean }): Promise<RunResult> {
+    const claimed = await this.executions.claim(executionId, this.config.worker.id);
+    if (!claimed) return 'skipped';
+    const log = this.logger.child({ executionId, tenantId: claimed.tenantId, scriptId: claimed.scriptId, attempt: attempt.number });
+    const source = claimed.adhocSource ?? claimed.source;
+    if (source === null) {
+      return this.record(claimed, { status: 'failed', error: { code: 'EXECUTION_ERROR', message: 'The script version of this execution no longer exists' }, logs: [], logsTruncated: false, durationMs: 0 });
+    }
+
+    const outcome = await this.pool.run({
+      runId: claimed.id,
+      isolationKey: claimed.tenantId,
+      source,
+      entry: claimed.approvalStatus === 'approved' ? 'onApproved' : 'main',
+      globals: this.globalsFor(claimed),
+      limits: {
+        timeoutMs: claimed.timeoutMs,
+        memoryMb: claimed.memoryMb,
+        maxOutputBytes: this.config.runs.outputMaxBytes,
+        maxLogBytes: this.config.runs.logMaxBytes,
+        maxRequests: this.config.runs.outboundMaxRequests,
+      },
+      host: this.host.forExecution(claimed),
+    });
+
+    if (outcome.status === 'crashed') {
+      if (!attempt.isLast) {
+        log.warn({ reason: outcome.message }, 'sandbox process crashed; the run will be retried');
+        throw new RetryableRunError(outcome.message);
+      }
+      log.error({ reason: outcome.message }, 'sandbox process crashed on the last attempt');
+      return this.record(claimed, { ...this.common(outcome), status: 'failed', error: { code: 'WORKER_LOST', message: `The sandbox process crashed on every attempt: ${outcome.message}` } });
+    }
+    const update = this.toUpdate(outcome);
+    log.debug({ status: update.status, durationMs: outcome.durationMs }, 'execution finished');
+    return this.record(claimed, update);
+  }
+
+  /** Ends an execution whose job BullMQ gave up on (stalled too often, or crashed on the last attempt). */
+  async markLost(executionId: string, reason: string): Promise<void> {
+    const error: ExecutionError = { code: 'WORKER_LOST', message: `The run was lost ${reason}; its attempts are exhausted` };
+    const finished = await this.executions.failIfUnfinished(executionId, error);
+    if (finished) await this.signals.publishDone({ executionId, status: finished.status });
+  }
+
+  private globalsFor(claimed: ClaimedExecution) {
+    const env = claimed.envEnc ? this.box.openJson<Record<string, string>>(claimed.envEnc) : {};
+    const trigger = claimed.trigger as Record<string, unknown>;
+    const eventData = (trigger.eventData as unknown) ?? { query: {}, body: claimed.input };
+    return {
+      input: claimed.input,
+      context: {
+        tenantId: claimed.tenantId,
+        userId: claimed.apiKeyId,
+        scriptId: claimed.scriptId,
+        executionId: claimed.id,
+        input: claimed.input,
+        env,
+        trigger: {
+          type: trigger.type,
+          cronExpression: trigger.cronExpression ?? null,
+          httpRequest: trigger.httpRequest ?? null,
+          eventType: trigger.eventType ?? null,
+          eventPayload: trigger.eventPayload ?? null,
+        },
+      },
+      eventData,
+      requestUser: (trigger.requestUser as unknown) ?? (claimed.apiKeyId ? { _id: claimed.apiKeyId, tenantId: claimed.tenantId } : null),
+      approvalData: claimed.approval,
+      comment: claimed.approvalComment,
+    };
+  }
+
+  private common(outcome: RunOutcome): Pick<FinishedUpdate, 'logs' | 'logsTruncated' | 'durationMs'> {
+    return { logs: outcome.logs, logsTruncated: outcome.logsTruncated, durationMs: Math.round(outcome.durationMs) };
+  }
+
+  private toUpdate(outcome: Exclude<RunOutcome, { status: 'crashed' }>): FinishedUpdate {
+    switch (outcome.status) {
+      case 'completed':
+        return { ...this.common(outcome), status: 'completed', output: outcome.output ?? null, error: null };
+      case 'failed':
+        return { ...this.common(outcome), status: 'failed', error: outcome.error };
+      case 'cancelled':
+        return { ...this.common(outcome), status: 'cancelled', error: null };
+      case 'suspended':
+        return { ...this.common(outcome), status: 'pending_approval', approval: outcome.approval, error: null };
+    }
+  }
+
+  private async record(claimed: ClaimedExecution, update: FinishedUpdate): Promise<RunResult> {
+    const finished = await this.executions.finish(claimed.id, update);
+    if (!finished) return 'skipped'; // cancelled meanwhile: the first recorded outcome stands
+    await this.signals.publishDone({ executionId: claimed.id, status: finished.status, view: this.viewIfSmall(claimed, update, finished) });
+    return update.status;
+  }
+
+  private viewIfSmall(claimed: ClaimedExecution, update: FinishedUpdate, finished: FinishedExecution): unknown {
+    const view = toExecutionView({
+      id: claimed.id,
+      status: finished.status,
+      scriptId: claimed.scriptId,
+      scriptVersion: claimed.scriptVersion,
+      trigger: claimed.trigger,
+      input: claimed.input,
+      output: update.output ?? null,
+      logs: update.logs,
+      logsTruncated: update.logsTruncated,
+      error: update.error ?? null,
+      attempts: claimed.attempts,
+      workerId: this.config.worker.id,
+      retryOf: null,
+      metadata: claimed.metadata,
+      approval: update.approval ?? claimed.approval,
+      approvalStatus: claimed.approvalStatus,
+      approvalComment: claimed.approvalComment,
+      createdAt: claimed.createdAt,
+      startedAt: finished.startedAt,
+      finishedAt: finished.finishedAt,
+      durationMs: update.durationMs,
+      queueWaitMs: claimed.queueWaitMs,
+    });
+    // retryOf is not part of the claim; let the gateway read the row when it matters.
+    return JSON.stringify(view).length <= MAX_VIEW_BYTES && !claimedIsRetry(claimed) ? view : undefined;
+  }
+}
+
+function claimedIsRetry(claimed: ClaimedExecution): boolean {
+  return (claimed.trigger as { type?: string }).type === 'retry';
+}

@@ -1,0 +1,6 @@
+export { AppProcess, type AppName, type LogLine } from './app-process';
+export { ApiClient, eventually, type ApiResponse } from './http-client';
+export { KilnStack, type KilnStackOptions } from './kiln-stack';
+export { adminQuery, createTestDatabase, type TestDatabase } from './test-database';
+export { testEnv, uniqueSuffix, type TestEnv } from './test-env';
+export { createTestRedisPrefix } from './test-redis';

@@ -1,0 +1,58 @@
+// Test databases: one migrated template per migration set, cloned per test
+// file (CREATE DATABASE … TEMPLATE), named with the run id so a run cleans
+// up after itself and stale ones from crashed runs are found later.
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { root } from './steps.mjs';
+
+const PREFIX = 'kiln_t_';
+const TEMPLATE_PREFIX = 'kiln_tpl_';
+
+function migrationsHash() {
+  const dir = path.join(root, 'prisma', 'migrations');
+  const hash = createHash('sha256');
+  for (const entry of readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name).sort()) {
+    hash.update(entry).update(readFileSync(path.join(dir, entry, 'migration.sql')));
+  }
+  return hash.digest('hex').slice(0, 12);
+}
+
+export async function prepareTemplate(adminUrl, { pgQuery, withDatabase, say }) {
+  const name = `${TEMPLATE_PREFIX}${migrationsHash()}`;
+  const exists = await pgQuery(adminUrl, 'SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+  if (exists.rowCount > 0) {
+    say(`test template database ${name} is current`);
+    return name;
+  }
+  say(`creating test template database ${name}`);
+  const { migrate } = await import(path.join(root, 'tools', 'prisma', 'migrate.mjs'));
+  const building = `${name}_building`;
+  await pgQuery(adminUrl, `DROP DATABASE IF EXISTS "${building}" WITH (FORCE)`);
+  await migrate({ databaseUrl: withDatabase(adminUrl, building), log: (m) => say(m) });
+  // Renamed only when complete, so a half-built template is never cloned.
+  await pgQuery(adminUrl, `ALTER DATABASE "${building}" RENAME TO "${name}"`).catch(async (err) => {
+    if (!/already exists/.test(err.message)) throw err;
+    await pgQuery(adminUrl, `DROP DATABASE IF EXISTS "${building}" WITH (FORCE)`);
+  });
+  // Older templates are no longer used.
+  const old = await pgQuery(adminUrl, `SELECT datname FROM pg_database WHERE datname LIKE '${TEMPLATE_PREFIX}%' AND datname <> $1`, [name]);
+  for (const row of old.rows) await pgQuery(adminUrl, `DROP DATABASE IF EXISTS "${row.datname}" WITH (FORCE)`).catch(() => undefined);
+  return name;
+}
+
+/** Test databases of runs that started more than two hours ago (crashed or killed). */
+export async function dropStaleTestDatabases(adminUrl, { pgQuery }) {
+  const cutoff = Math.floor(Date.now() / 1000) - 2 * 3600;
+  const rows = await pgQuery(adminUrl, `SELECT datname FROM pg_database WHERE datname LIKE '${PREFIX}%'`);
+  for (const { datname } of rows.rows) {
+    const stamp = parseInt(datname.slice(PREFIX.length).split('_')[0].slice(0, 6), 36);
+    if (Number.isFinite(stamp) && stamp < cutoff) await pgQuery(adminUrl, `DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
+  }
+}
+
+export async function dropRunDatabases(adminUrl, runId, { pgQuery, say }) {
+  const rows = await pgQuery(adminUrl, `SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${PREFIX}${runId}%`]);
+  for (const { datname } of rows.rows) await pgQuery(adminUrl, `DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+  say(`dropped ${rows.rowCount} test databases`);
+}
