@@ -1,0 +1,58 @@
+/**
+ * Entry of a sandbox child process (forked by SandboxPool). It holds no
+ * credentials and no connections: runs arrive over IPC, host calls go back
+ * over IPC, and the process exits as soon as its parent goes away.
+ */
+import { parseParentMessage, type ChildMessage } from '../protocol/ipc.types';
+import { IsolateCache } from './isolate-cache';
+import { RunSession } from './run-session';
+
+function send(message: ChildMessage): void {
+  if (process.connected && process.send) process.send(message);
+}
+
+function main(): void {
+  if (!process.send) {
+    process.stderr.write('the sandbox child must be started by SandboxPool (no IPC channel)\n');
+    process.exit(2);
+  }
+  const isolates = new IsolateCache({ maxIdle: 32, idleTtlMs: 60_000, maxUses: 500 });
+  const sessions = new Map<string, RunSession>();
+
+  process.on('message', (raw: unknown) => {
+    const message = parseParentMessage(raw);
+    if (!message) return;
+    switch (message.t) {
+      case 'run': {
+        const { runId } = message;
+        if (sessions.has(runId)) return;
+        const session = new RunSession(message, {
+          isolates,
+          sendHostCall: (callId, op, argsJson) => send({ t: 'host', runId, callId, op, argsJson }),
+          onDone: (outcome) => {
+            sessions.delete(runId);
+            send({ t: 'done', runId, outcome });
+          },
+        });
+        sessions.set(runId, session);
+        void session.start();
+        return;
+      }
+      case 'cancel':
+        sessions.get(message.runId)?.cancel();
+        return;
+      case 'hostResult':
+        sessions.get(message.runId)?.deliverHostResult(message.callId, message.ok, message.payload);
+        return;
+    }
+  });
+
+  process.on('disconnect', () => {
+    isolates.disposeAll();
+    process.exit(0);
+  });
+
+  send({ t: 'ready' });
+}
+
+main();

@@ -1,0 +1,52 @@
+import { IsolateCache } from './isolate-cache';
+
+describe('IsolateCache', () => {
+  let cache: IsolateCache;
+  beforeEach(() => {
+    cache = new IsolateCache({ maxIdle: 2, idleTtlMs: 60_000, maxUses: 3 });
+  });
+  afterEach(() => cache.disposeAll());
+
+  it('offers an idle isolate again only to the same key and memory limit', async () => {
+    const first = await cache.acquire('tenant-a', 16);
+    cache.release(first, true);
+    const otherTenant = await cache.acquire('tenant-b', 16);
+    const otherLimit = await cache.acquire('tenant-a', 32);
+    const again = await cache.acquire('tenant-a', 16);
+    expect(again.isolate).toBe(first.isolate);
+    expect(otherTenant.isolate).not.toBe(first.isolate);
+    expect(otherLimit.isolate).not.toBe(first.isolate);
+  });
+
+  it('never hands one isolate to two leases at once', async () => {
+    const a = await cache.acquire('tenant-a', 16);
+    const b = await cache.acquire('tenant-a', 16);
+    expect(b.isolate).not.toBe(a.isolate);
+  });
+
+  it('disposes an isolate that is not reusable', async () => {
+    const broken = await cache.acquire('t', 16);
+    cache.release(broken, false);
+    expect(broken.isolate.isDisposed).toBe(true);
+    expect(cache.idleCount).toBe(0);
+  });
+
+  it('retires an isolate after maxUses runs', async () => {
+    let lease = await cache.acquire('t', 16);
+    const { isolate } = lease;
+    for (let i = 0; i < 2; i++) {
+      cache.release(lease, true);
+      lease = await cache.acquire('t', 16);
+      expect(lease.isolate).toBe(isolate);
+    }
+    cache.release(lease, true);
+    expect(isolate.isDisposed).toBe(true);
+  });
+
+  it('keeps at most maxIdle idle isolates, dropping the oldest', async () => {
+    const leases = await Promise.all(['x', 'y', 'z'].map((key) => cache.acquire(key, 16)));
+    for (const lease of leases) cache.release(lease, true);
+    expect(cache.idleCount).toBe(2);
+    expect(leases.map((lease) => lease.isolate.isDisposed)).toEqual([true, false, false]);
+  });
+});

@@ -1,0 +1,106 @@
+import { parse, type Program } from 'acorn';
+
+/** The name user code runs under; stack frames that mention it are the user's. */
+export const SCRIPT_FILENAME = 'script.js';
+
+export type ScriptStyle = 'module' | 'script';
+
+export type StyleCheck = { style: ScriptStyle } | { style: 'rejected'; message: string };
+
+function hasModuleSyntax(program: Program): boolean {
+  return program.body.some(
+    (node) =>
+      node.type === 'ImportDeclaration' ||
+      node.type === 'ExportDefaultDeclaration' ||
+      node.type === 'ExportNamedDeclaration' ||
+      node.type === 'ExportAllDeclaration',
+  );
+}
+
+function importsSomething(program: Program): boolean {
+  return program.body.some(
+    (node) =>
+      node.type === 'ImportDeclaration' ||
+      node.type === 'ExportAllDeclaration' ||
+      (node.type === 'ExportNamedDeclaration' && node.source != null),
+  );
+}
+
+/**
+ * import/export make a module; anything else is classic code that runs in an
+ * async wrapper (CommonJS handlers and top-level code alike). Sources that do
+ * not parse as a module are scripts: V8 then reports the syntax error with the
+ * user's line and column.
+ */
+export function detectScriptStyle(source: string): StyleCheck {
+  if (!/\b(?:import|export)\b/.test(source)) return { style: 'script' };
+  // The same few scripts run over and over; parsing 256 KiB each time would stall the child.
+  const known = parsedStyles.get(source);
+  if (known) return known;
+  const check = parseStyle(source);
+  if (parsedStyles.size >= PARSED_STYLES_MAX) parsedStyles.delete(parsedStyles.keys().next().value ?? '');
+  parsedStyles.set(source, check);
+  return check;
+}
+
+const PARSED_STYLES_MAX = 256;
+const parsedStyles = new Map<string, StyleCheck>();
+
+function parseStyle(source: string): StyleCheck {
+  let program: Program;
+  try {
+    program = parse(source, { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true });
+  } catch {
+    return { style: 'script' };
+  }
+  if (!hasModuleSyntax(program)) return { style: 'script' };
+  if (importsSomething(program)) {
+    return {
+      style: 'rejected',
+      message: 'SyntaxError: import declarations are not supported: scripts run without a module loader (use fetch or sdk.http)',
+    };
+  }
+  return { style: 'module' };
+}
+
+/**
+ * Classic code runs inside an async function so that top-level await and
+ * return work. The header sits on its own line and the script is compiled with
+ * lineOffset -1, so V8 reports the user's own line numbers. The outer function
+ * carries `module`/`exports`, the inner one the user's code, so a script may
+ * still declare its own `module` or `exports`.
+ */
+export function wrapScript(source: string): string {
+  // A hashbang is only legal at the very start; keep the columns with a comment.
+  const body = source.startsWith('#!') ? '//' + source.slice(2) : source;
+  return '(function (module, exports) { return (async function () {\n' + body + '\n}).call(exports); })';
+}
+
+export const WRAPPED_LINE_OFFSET = -1;
+
+/** Module that lets the runtime learn when the user's module finished evaluating. */
+export const READY_MODULE_SPECIFIER = 'kiln:ready';
+export const READY_MODULE_SOURCE = 'export let ready = () => {};\nexport function set(fn) { ready = fn; }\n';
+export const ENTRY_MODULE_SOURCE = `import { ready } from '${READY_MODULE_SPECIFIER}';\nimport '${SCRIPT_FILENAME}';\nready();\n`;
+
+/**
+ * Keeps the error line and the frames in the user's script; runtime frames
+ * mean nothing to users. Frames past `lastLine` point into the script
+ * wrapper's closing line, which the user never wrote.
+ */
+export function userStack(stack: string | undefined, header: string, lastLine = Infinity): string {
+  if (stack === undefined) return header;
+  const location = new RegExp(`${SCRIPT_FILENAME.replace('.', '\\.')}:(\\d+):\\d+`);
+  const frames = stack.split('\n').filter((line) => {
+    if (!/^\s+at\s/.test(line)) return false;
+    const match = location.exec(line);
+    return match !== null && Number(match[1]) <= lastLine;
+  });
+  return [header, ...frames].join('\n');
+}
+
+export function lineCount(source: string): number {
+  let lines = 1;
+  for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) lines += 1;
+  return lines;
+}

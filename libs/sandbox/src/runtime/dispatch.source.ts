@@ -1,0 +1,174 @@
+/**
+ * In-isolate globals and the dispatcher the host drives. Runs last in the
+ * runtime closure, so every helper of the other sources is in scope.
+ *
+ * The dispatcher returns plain objects of strings to the host:
+ *   { kind: 'completed', output: json } | { kind: 'suspended', approval: json }
+ *   | { kind: 'failed', code, message, stack }
+ * Output is stringified here, inside the isolate, so a huge or hostile value
+ * is measured before a single byte of it is copied out.
+ */
+export const DISPATCH_SOURCE = String.raw`
+const G = globalThis;
+const globalsData = $parse(globalsJson);
+
+function deepFreeze(value) {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze(value[key]);
+  }
+  return value;
+}
+
+const runInput = globalsData.input;
+const runContext = deepFreeze(globalsData.context !== null && typeof globalsData.context === 'object' ? globalsData.context : {});
+const sdk = {
+  http: createHttp(),
+  cache: {
+    get: (key) => hostCall('cache.get', [String(key)]),
+    set: (key, value, ttlSeconds) => hostCall('cache.set', ttlSeconds === undefined ? [String(key), value] : [String(key), value, Number(ttlSeconds)]),
+    delete: (key) => hostCall('cache.delete', [String(key)]),
+    exists: (key) => hostCall('cache.exists', [String(key)]),
+    increment: (key, delta) => hostCall('cache.increment', [String(key), delta === undefined ? 1 : Number(delta)]),
+  },
+  log: sdkLog,
+  events: { publish: (type, payload) => hostCall('events.publish', [String(type), payload === undefined ? null : payload]) },
+};
+
+const shared = {
+  input: runInput,
+  context: runContext,
+  sdk,
+  events: sdk.events,
+  approval,
+  fetch,
+  console: consoleObject,
+  results: {},
+  setTimeout,
+  clearTimeout,
+  queueMicrotask: (callback) => { Promise.resolve().then(() => callback()); },
+  URL,
+  URLSearchParams,
+  Headers,
+  Response,
+  TextEncoder,
+  TextDecoder,
+  atob,
+  btoa,
+  crypto: cryptoObject,
+  DOMException,
+  eventData: globalsData.eventData,
+  requestUser: globalsData.requestUser,
+  logger: sdkLog,
+  API: sdk,
+};
+for (const name of Object.keys(shared)) {
+  Object.defineProperty(G, name, { value: shared[name], writable: true, configurable: true, enumerable: false });
+}
+
+function handlerArgument(extra) {
+  const argument = Object.assign({}, shared, { results: G.results });
+  return extra ? Object.assign(argument, extra) : argument;
+}
+
+function describeFailure(code, error) {
+  if (error !== null && typeof error === 'object' && (isErrorLike(error) || 'message' in error)) {
+    let stack;
+    try { stack = typeof error.stack === 'string' ? error.stack : undefined; } catch { stack = undefined; }
+    return { kind: 'failed', code, message: formatError(error), stack };
+  }
+  return { kind: 'failed', code, message: 'Uncaught ' + formatLogValue(error) };
+}
+
+function serializeOutput(value) {
+  if (value === undefined) return { kind: 'completed', output: 'null' };
+  let json;
+  try {
+    json = $stringify(value);
+  } catch (error) {
+    return { kind: 'failed', code: 'INVALID_OUTPUT', message: 'Output is not JSON-serializable: ' + formatError(error) };
+  }
+  if (json === undefined) {
+    return { kind: 'failed', code: 'INVALID_OUTPUT', message: 'Output is not JSON-serializable: a ' + typeof value + ' has no JSON form' };
+  }
+  if (json.length > config.maxOutputBytes || utf8Length(json) > config.maxOutputBytes) {
+    return { kind: 'failed', code: 'OUTPUT_LIMIT', message: 'Output exceeds the limit of ' + config.maxOutputBytes + ' bytes' };
+  }
+  return { kind: 'completed', output: json };
+}
+
+async function complete(work) {
+  let outcome;
+  try {
+    outcome = await Promise.race([work, runSettled]);
+  } catch (error) {
+    return describeFailure('EXECUTION_ERROR', error);
+  }
+  if (outcome.kind === 'suspended') {
+    if (utf8Length(outcome.approvalJson) > config.maxOutputBytes) {
+      return { kind: 'failed', code: 'OUTPUT_LIMIT', message: 'Approval data exceeds the limit of ' + config.maxOutputBytes + ' bytes' };
+    }
+    return { kind: 'suspended', approval: outcome.approvalJson };
+  }
+  return serializeOutput(outcome.value);
+}
+
+function pickHandler(exported) {
+  if (typeof exported === 'function') return exported;
+  if (exported !== null && typeof exported === 'object') {
+    if (typeof exported.handler === 'function') return exported.handler;
+    if (typeof exported.default === 'function') return exported.default;
+  }
+  return undefined;
+}
+
+async function callOnApproved(holder) {
+  const fn = holder !== null && (typeof holder === 'object' || typeof holder === 'function') ? holder.onApproved : undefined;
+  if (typeof fn !== 'function') throw new Error('script has no onApproved export');
+  continuing = true;
+  const value = await fn.call(holder, handlerArgument({
+    approvalData: globalsData.approvalData,
+    comment: globalsData.comment === undefined ? null : globalsData.comment,
+  }));
+  return { kind: 'completed', value };
+}
+
+async function runScript(wrapper) {
+  const module = { exports: {} };
+  const body = wrapper(module, module.exports);
+  if (config.entry === 'onApproved') {
+    await Promise.race([body, halted]);
+    return callOnApproved(module.exports);
+  }
+  const returned = await body;
+  const exported = module.exports;
+  const handler = pickHandler(exported);
+  if (handler) return { kind: 'completed', value: await handler.call(exported, handlerArgument()) };
+  return { kind: 'completed', value: returned !== undefined ? returned : G.results };
+}
+
+// namespace: the user module's; runtimeNamespace: a module whose "ready"
+// export the entry module calls once the user module finished evaluating.
+async function runModule(namespace, runtimeNamespace) {
+  const ready = new Promise((resolve) => runtimeNamespace.set(resolve));
+  if (config.entry === 'onApproved') {
+    await Promise.race([ready, halted]);
+    return callOnApproved(namespace);
+  }
+  await ready;
+  const exported = namespace.default;
+  const handler = typeof exported === 'function' ? exported : typeof namespace.handler === 'function' ? namespace.handler : undefined;
+  if (handler) return { kind: 'completed', value: await handler.call(undefined, handlerArgument()) };
+  return { kind: 'completed', value: exported !== undefined ? exported : G.results };
+}
+
+return function dispatch(op, a, b, c) {
+  switch (op) {
+    case 'script': return complete(runScript(a));
+    case 'module': return complete(runModule(a, b));
+    case 'settle': settleCall(a, b, c); return undefined;
+    case 'timers': return runDueTimers();
+    default: throw new Error('unknown dispatch op');
+  }
+};
+`;
