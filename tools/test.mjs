@@ -36,7 +36,9 @@ say(`running tests (run ${runId}; Redis prefix ${redisPrefix}:*)`);
 const jestArgs = process.argv.slice(2);
 const code = await run(process.execPath, [path.join(root, 'node_modules', 'jest', 'bin', 'jest.js'), '--maxWorkers=2', ...jestArgs], {
   env: {
-    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --no-node-snapshot`.trim(),
+    // isolated-vm needs --no-node-snapshot; NestJS 12 ships ESM only, which
+    // Jest loads from CommonJS tests through the VM modules API.
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --no-node-snapshot --experimental-vm-modules --disable-warning=ExperimentalWarning`.trim(),
     KILN_TEST_RUN_ID: runId,
     KILN_TEST_DATABASE_URL: adminUrl,
     KILN_TEST_TEMPLATE_DB: template,

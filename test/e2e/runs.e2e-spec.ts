@@ -1,4 +1,4 @@
-import { ApiClient, eventually, KilnStack } from '@kiln/testing';
+import { type ApiClient, eventually, KilnStack } from '@kiln/testing';
 
 // Gateway and worker as separate real processes, real PostgreSQL and Redis.
 describe('runs end to end', () => {

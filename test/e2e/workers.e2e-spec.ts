@@ -1,4 +1,4 @@
-import { ApiClient, eventually, KilnStack, type AppProcess } from '@kiln/testing';
+import { type ApiClient, eventually, KilnStack, type AppProcess } from '@kiln/testing';
 
 // Worker lifecycle across real processes: cancel before any worker exists,
 // SIGKILL mid-run with another worker finishing the job, retries exhausted

@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import path from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { INestApplication, Type } from '@nestjs/common';
@@ -47,7 +48,8 @@ export async function startGatewayHttp(rootModule: Type<unknown>, options: Gatew
 }
 
 export function listeningUrl(app: INestApplication): string {
-  const address = app.getHttpServer().address();
+  const server = app.getHttpServer() as Server;
+  const address = server.address();
   if (address && typeof address === 'object') {
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;

@@ -22,7 +22,7 @@ export function checkInputSchema(schema: unknown): SchemaCheck {
     return { ok: false, message: 'inputSchema must be a JSON Schema object' };
   }
   try {
-    compile(schema as object);
+    compile(schema);
     return { ok: true };
   } catch (err) {
     return { ok: false, message: `inputSchema is not a valid JSON Schema: ${(err as Error).message}` };

@@ -36,7 +36,7 @@ export class ScriptConflictError extends Error {
 }
 
 const json = (value: unknown): Prisma.InputJsonValue | typeof Prisma.DbNull =>
-  value === null || value === undefined ? Prisma.DbNull : (value as Prisma.InputJsonValue);
+  value === null || value === undefined ? Prisma.DbNull : (value);
 
 @Injectable()
 export class ScriptRepository {

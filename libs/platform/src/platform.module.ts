@@ -1,7 +1,7 @@
 import { type DynamicModule, Global, Inject, Module, type OnApplicationShutdown } from '@nestjs/common';
 import type { KilnConfig } from '@kiln/config';
 import { SecretBox } from '@kiln/core';
-import { Database, DatabaseModule } from '@kiln/db';
+import { DatabaseModule } from '@kiln/db';
 import { createLogger, createMetricsRegistry, type Logger, Registry } from '@kiln/observability';
 import { ExecutionQueue, ExecutionSignals, InvalidationBus, createRedis } from '@kiln/queue';
 import type { Redis } from 'ioredis';

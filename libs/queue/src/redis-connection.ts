@@ -13,6 +13,8 @@ export function createRedis(url: string, role: RedisRole, name?: string): Redis 
     connectionName: name ? `kiln:${name}` : undefined,
     maxRetriesPerRequest: role === 'producer' || role === 'client' ? 2 : null,
     enableOfflineQueue: true,
+    // A subscriber connection cannot run the INFO ready check once it has subscribed.
+    enableReadyCheck: role !== 'subscriber',
     retryStrategy: (times) => Math.min(times * 200, 2000),
   };
   const redis = new Redis(url, options);

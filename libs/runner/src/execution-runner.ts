@@ -86,7 +86,7 @@ export class ExecutionRunner {
   private globalsFor(claimed: ClaimedExecution) {
     const env = claimed.envEnc ? this.box.openJson<Record<string, string>>(claimed.envEnc) : {};
     const trigger = claimed.trigger as Record<string, unknown>;
-    const eventData = (trigger.eventData as unknown) ?? { query: {}, body: claimed.input };
+    const eventData = (trigger.eventData) ?? { query: {}, body: claimed.input };
     return {
       input: claimed.input,
       context: {
@@ -105,7 +105,7 @@ export class ExecutionRunner {
         },
       },
       eventData,
-      requestUser: (trigger.requestUser as unknown) ?? (claimed.apiKeyId ? { _id: claimed.apiKeyId, tenantId: claimed.tenantId } : null),
+      requestUser: (trigger.requestUser) ?? (claimed.apiKeyId ? { _id: claimed.apiKeyId, tenantId: claimed.tenantId } : null),
       approvalData: claimed.approval,
       comment: claimed.approvalComment,
     };

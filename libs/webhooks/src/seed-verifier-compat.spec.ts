@@ -6,7 +6,7 @@ import { buildWebhookHeaders, buildWebhookPayload, generateWebhookSecret, newMes
  * `X-Webhook-Signature` must satisfy it as written. Only the lint/type comments
  * around it are ours (the document's JavaScript has untyped parameters).
  */
-/* eslint-disable @typescript-eslint/no-require-imports, @typescript-eslint/no-unsafe-return */
+/* eslint-disable @typescript-eslint/no-require-imports */
 const crypto = require('crypto');
 
 // @ts-expect-error -- verbatim JavaScript: implicit-any parameters
@@ -21,7 +21,7 @@ function verifyWebhookSignature(payload, signature, secret) {
     Buffer.from(expectedSignature)
   );
 }
-/* eslint-enable @typescript-eslint/no-require-imports, @typescript-eslint/no-unsafe-return */
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 // What an Express subscriber sees: Node lower-cases header names, and the body
 // arrives as the raw bytes read back with `req.body.toString('utf8')`.

@@ -58,7 +58,7 @@ export function buildOpenApiDocument(serverUrl: string): unknown {
     const params = [...op.path.matchAll(/:([A-Za-z]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     const query = Object.entries(op.query ?? {}).map(([name, description]) => ({ name, in: 'query', required: false, description, schema: { type: 'string' } }));
     paths[path] ??= {};
-    (paths[path] as Record<string, unknown>)[op.method] = {
+    (paths[path])[op.method] = {
       summary: op.summary,
       tags: [op.tag],
       ...(op.public ? { security: [] } : {}),

@@ -95,7 +95,10 @@ export class ExecutionsController {
   ) {
     const outcome = await this.control.retry(auth, id, body.wait);
     void reply.header('Location', `/v1/executions/${outcome.executionId}`);
-    if (outcome.finished) return outcome.finished;
+    if (outcome.finished) {
+      void reply.status(200);
+      return outcome.finished;
+    }
     void reply.status(202);
     return {
       executionId: outcome.executionId,

@@ -68,6 +68,7 @@ export function toProblem(error: unknown, limits: { bodyLimitBytes: number }): P
       return { statusCode: 415, code: 'UNSUPPORTED_MEDIA_TYPE', message: fastify.message ?? 'Unsupported Content-Type' };
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return { statusCode: 400, code: 'BAD_REQUEST', message: 'Content-Length does not match the body' };
+    case undefined:
     default:
       break;
   }

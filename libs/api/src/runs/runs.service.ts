@@ -176,7 +176,7 @@ export class RunsService {
 
   private async currentStatus(tenantId: string, executionId: string): Promise<ExecutionStatus> {
     const row = await this.executions.findById(tenantId, executionId);
-    return (row?.status as ExecutionStatus | undefined) ?? 'pending';
+    return (row?.status) ?? 'pending';
   }
 
   private checkRunnable(script: ScriptWithSource, allowDraft: boolean, input: unknown): void {
@@ -186,7 +186,7 @@ export class RunsService {
       });
     }
     if (script.inputSchema && typeof script.inputSchema === 'object') {
-      const problems = validateInput(script.inputSchema as object, input ?? null);
+      const problems = validateInput(script.inputSchema, input ?? null);
       if (problems.length > 0) {
         throw new KilnError(400, 'INVALID_INPUT', 'Input does not match the script inputSchema', { fields: problems });
       }
