@@ -19,25 +19,34 @@ function migrationsHash() {
 }
 
 export async function prepareTemplate(adminUrl, { pgQuery, withDatabase, say }) {
-  const name = `${TEMPLATE_PREFIX}${migrationsHash()}`;
-  const exists = await pgQuery(adminUrl, 'SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-  if (exists.rowCount > 0) {
-    say(`test template database ${name} is current`);
-    return name;
+  const hash = migrationsHash();
+  // Named <hash>_<created, base36 seconds>: a run on newer migrations can
+  // tell how old another run's template is before dropping it.
+  const current = await pgQuery(adminUrl, `SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname NOT LIKE '%building' ORDER BY datname DESC LIMIT 1`, [
+    `${TEMPLATE_PREFIX}${hash}_%`,
+  ]);
+  if (current.rowCount > 0) {
+    say(`test template database ${current.rows[0].datname} is current`);
+    return current.rows[0].datname;
   }
+  const name = `${TEMPLATE_PREFIX}${hash}_${Math.floor(Date.now() / 1000).toString(36)}`;
   say(`creating test template database ${name}`);
   const { migrate } = await import(path.join(root, 'tools', 'prisma', 'migrate.mjs'));
   const building = `${name}_building`;
   await pgQuery(adminUrl, `DROP DATABASE IF EXISTS "${building}" WITH (FORCE)`);
   await migrate({ databaseUrl: withDatabase(adminUrl, building), log: (m) => say(m) });
   // Renamed only when complete, so a half-built template is never cloned.
-  await pgQuery(adminUrl, `ALTER DATABASE "${building}" RENAME TO "${name}"`).catch(async (err) => {
-    if (!/already exists/.test(err.message)) throw err;
-    await pgQuery(adminUrl, `DROP DATABASE IF EXISTS "${building}" WITH (FORCE)`);
-  });
-  // Older templates are no longer used.
+  await pgQuery(adminUrl, `ALTER DATABASE "${building}" RENAME TO "${name}"`);
+  // Templates of other migration sets may still be in use by a concurrent
+  // run (another branch, another engineer): drop only those over a day old.
+  const cutoff = Math.floor(Date.now() / 1000) - 24 * 3600;
   const old = await pgQuery(adminUrl, `SELECT datname FROM pg_database WHERE datname LIKE '${TEMPLATE_PREFIX}%' AND datname <> $1`, [name]);
-  for (const row of old.rows) await pgQuery(adminUrl, `DROP DATABASE IF EXISTS "${row.datname}" WITH (FORCE)`).catch(() => undefined);
+  for (const { datname } of old.rows) {
+    const created = parseInt(datname.split('_').pop(), 36);
+    if (!datname.startsWith(`${TEMPLATE_PREFIX}${hash}`) && (!Number.isFinite(created) || created < cutoff)) {
+      await pgQuery(adminUrl, `DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
+    }
+  }
   return name;
 }
 
