@@ -56,9 +56,10 @@ describe('workers', () => {
       const running = await poll(run.body.executionId, (e) => e.status === 'running');
       expect(running.workerId).toBe(firstId);
 
+      // Killed before the second worker exists, so only recovery can finish the run.
+      await first.kill();
       const second = await stack.startApp('worker');
       const secondId = await workerId(second);
-      await first.kill();
 
       const done = await poll(run.body.executionId, (e) => e.status === 'completed', 40_000);
       expect(done).toMatchObject({ output: { done: true }, workerId: secondId, attempts: 2 });
