@@ -6,6 +6,7 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { KilnConfig } from '@kiln/config';
 import { Registry, type Logger } from '@kiln/observability';
+import { registerConsoleAssets } from './console/console-assets';
 import { installHttpMetrics } from './http/http-metrics';
 import { NestPinoLogger } from './http/nest-logger';
 
@@ -43,6 +44,8 @@ export async function startGatewayHttp(rootModule: Type<unknown>, options: Gatew
     decorateReply: false,
     allowedPath: (pathName) => /^\/(swagger-ui\.css|swagger-ui-bundle\.js|favicon-\d+x\d+\.png)$/.test(pathName),
   });
+  // The web console's CSS/JS, htmx and Monaco, from node_modules (no CDN).
+  await registerConsoleAssets(app);
   await app.listen(options.port ?? config.http.port, config.http.host);
   return app;
 }

@@ -1,3 +1,5 @@
+import { parseAllowList } from '@kiln/outbound';
+import { parseRetrySchedule } from '@kiln/webhooks';
 import { z } from 'zod';
 
 // Every variable Kiln reads, with its default. Defaults follow SPEC.md; an
@@ -11,10 +13,6 @@ const int = (min: number, max: number) =>
     .max(max, `expected an integer between ${min} and ${max}`);
 
 const positiveNumber = z.coerce.number({ error: 'expected a number' }).positive('expected a positive number');
-
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const url = (protocols: string[]) =>
   z.string().refine(
@@ -66,11 +64,20 @@ export const envSchema = z.object({
   KILN_BODY_LIMIT_BYTES: int(1 * KIB, 64 * MIB).default(1 * MIB),
   KILN_WAIT_MAX_MS: int(0, 900_000).default(40_000),
   KILN_IDEMPOTENCY_TTL_HOURS: int(1, 24 * 30).default(24),
+  // Finished executions older than this many days are purged by a worker in the background; 0 keeps them forever.
+  KILN_EXECUTION_RETENTION_DAYS: int(0, 36_500).default(0),
   KILN_SCRIPT_SOURCE_MAX_BYTES: int(1 * KIB, 16 * MIB).default(256 * KIB),
   KILN_ADHOC_CODE_MAX_BYTES: int(1 * KIB, 16 * MIB).default(10 * KIB),
   KILN_RATE_LIMIT_BURST: int(1, 1_000_000).default(100),
   KILN_RATE_LIMIT_REFILL_PER_SEC: positiveNumber.default(50),
   KILN_TENANT_CONCURRENCY: int(1, 10_000).default(5),
+  // Per-tenant caps on accepted runs per clock hour / UTC day; unset = off.
+  KILN_TENANT_HOURLY_EXECUTIONS: int(1, 1_000_000_000).optional(),
+  KILN_TENANT_DAILY_EXECUTIONS: int(1, 1_000_000_000).optional(),
+  // The agents compatibility surface (/api/v1/public) keeps its document's bucket and monthly default.
+  KILN_AGENTS_RATE_LIMIT_BURST: int(1, 1_000_000).default(10),
+  KILN_AGENTS_RATE_LIMIT_REFILL_PER_SEC: positiveNumber.default(1),
+  KILN_AGENTS_MONTHLY_LIMIT: int(0, 1_000_000_000).default(1000),
 
   KILN_WORKER_ID: z.string().min(1).max(200).optional(),
   KILN_WORKER_CONCURRENCY: int(1, 1000).default(16),
@@ -82,13 +89,40 @@ export const envSchema = z.object({
   KILN_OUTPUT_MAX_BYTES: int(1 * KIB, 64 * MIB).default(1 * MIB),
   KILN_LOG_MAX_BYTES: int(1 * KIB, 64 * MIB).default(1 * MIB),
   KILN_OUTBOUND_MAX_REQUESTS: int(0, 100_000).default(100),
-  KILN_OUTBOUND_ALLOW: z.string().default(''),
+  KILN_OUTBOUND_ALLOW: z
+    .string()
+    .default('')
+    .superRefine((v, ctx) => {
+      try {
+        parseAllowList(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `expected comma-separated hosts, *.wildcards, IPs or CIDRs: ${(err as Error).message}` });
+      }
+    }),
+  KILN_OUTBOUND_TIMEOUT_MS: int(100, 900_000).default(10_000),
+  KILN_OUTBOUND_MAX_RESPONSE_BYTES: int(1 * KIB, 256 * MIB).default(5 * MIB),
+  KILN_SDK_HTTP_PER_MINUTE: int(1, 100_000).default(60),
+  KILN_SDK_CACHE_MAX_VALUE_BYTES: int(1 * KIB, 64 * MIB).default(1 * MIB),
+  KILN_EVENT_MAX_DEPTH: int(0, 100).default(8),
 
   KILN_NOTIFIER_CONCURRENCY: int(1, 1000).default(50),
-  KILN_WEBHOOK_RETRY_SCHEDULE: z.string().default('1s,5s,15s'),
+  KILN_WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default('1s,5s,15s')
+    .superRefine((v, ctx) => {
+      try {
+        parseRetrySchedule(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `expected comma-separated durations like 1s,5s,15s: ${(err as Error).message}` });
+      }
+    }),
   KILN_WEBHOOK_TIMEOUT_MS: int(100, 120_000).default(10_000),
+  // Per destination (scheme://host:port): open after this many attempts in 10 s with over half failing; half-open after the reset.
+  KILN_WEBHOOK_BREAKER_RESET_MS: int(100, 3_600_000).default(10_000),
+  KILN_WEBHOOK_BREAKER_VOLUME: int(1, 10_000).default(5),
+  // An outbox row not handed to the queue this long after it was due is enqueued by the notifier's relay.
+  KILN_WEBHOOK_RELAY_AFTER_MS: int(200, 3_600_000).default(5_000),
 
-  KILN_METRICS_ENABLED: bool.default(true),
 });
 
 export type RawEnv = z.infer<typeof envSchema>;

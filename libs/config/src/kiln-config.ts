@@ -10,6 +10,8 @@ export interface KilnConfig {
   security: { encryptionKey: Buffer; adminKey: string | undefined };
   http: { host: string; port: number; publicUrl: string | undefined; bodyLimitBytes: number };
   shutdownGraceMs: number;
+  /** executionDays: finished executions older than this are purged (0: kept forever). */
+  retention: { executionDays: number };
   runs: {
     waitMaxMs: number;
     idempotencyTtlMs: number;
@@ -19,8 +21,23 @@ export interface KilnConfig {
     logMaxBytes: number;
     outboundMaxRequests: number;
     outboundAllow: string;
+    outboundTimeoutMs: number;
+    outboundMaxResponseBytes: number;
+    sdkHttpPerMinute: number;
+    sdkCacheMaxValueBytes: number;
+    eventMaxDepth: number;
   };
-  limits: { rateLimitBurst: number; rateLimitRefillPerSec: number; tenantConcurrency: number };
+  limits: {
+    rateLimitBurst: number;
+    rateLimitRefillPerSec: number;
+    tenantConcurrency: number;
+    /** null: no cap (the default). */
+    tenantHourlyExecutions: number | null;
+    tenantDailyExecutions: number | null;
+    agentsRateLimitBurst: number;
+    agentsRateLimitRefillPerSec: number;
+    agentsMonthlyExecutions: number;
+  };
   worker: {
     id: string;
     port: number;
@@ -31,8 +48,15 @@ export interface KilnConfig {
     jobLockMs: number;
     stalledIntervalMs: number;
   };
-  notifier: { port: number; concurrency: number; retrySchedule: string; timeoutMs: number };
-  metricsEnabled: boolean;
+  notifier: {
+    port: number;
+    concurrency: number;
+    retrySchedule: string;
+    timeoutMs: number;
+    breakerResetMs: number;
+    breakerVolumeThreshold: number;
+    relayAfterMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -69,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     security: { encryptionKey: decodeKey(e.KILN_ENCRYPTION_KEY) as Buffer, adminKey: e.KILN_ADMIN_KEY },
     http: { host: e.HOST, port: e.PORT, publicUrl: e.KILN_PUBLIC_URL, bodyLimitBytes: e.KILN_BODY_LIMIT_BYTES },
     shutdownGraceMs: e.KILN_SHUTDOWN_GRACE_MS,
+    retention: { executionDays: e.KILN_EXECUTION_RETENTION_DAYS },
     runs: {
       waitMaxMs: e.KILN_WAIT_MAX_MS,
       idempotencyTtlMs: e.KILN_IDEMPOTENCY_TTL_HOURS * 3600_000,
@@ -78,11 +103,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       logMaxBytes: e.KILN_LOG_MAX_BYTES,
       outboundMaxRequests: e.KILN_OUTBOUND_MAX_REQUESTS,
       outboundAllow: e.KILN_OUTBOUND_ALLOW,
+      outboundTimeoutMs: e.KILN_OUTBOUND_TIMEOUT_MS,
+      outboundMaxResponseBytes: e.KILN_OUTBOUND_MAX_RESPONSE_BYTES,
+      sdkHttpPerMinute: e.KILN_SDK_HTTP_PER_MINUTE,
+      sdkCacheMaxValueBytes: e.KILN_SDK_CACHE_MAX_VALUE_BYTES,
+      eventMaxDepth: e.KILN_EVENT_MAX_DEPTH,
     },
     limits: {
       rateLimitBurst: e.KILN_RATE_LIMIT_BURST,
       rateLimitRefillPerSec: e.KILN_RATE_LIMIT_REFILL_PER_SEC,
       tenantConcurrency: e.KILN_TENANT_CONCURRENCY,
+      tenantHourlyExecutions: e.KILN_TENANT_HOURLY_EXECUTIONS ?? null,
+      tenantDailyExecutions: e.KILN_TENANT_DAILY_EXECUTIONS ?? null,
+      agentsRateLimitBurst: e.KILN_AGENTS_RATE_LIMIT_BURST,
+      agentsRateLimitRefillPerSec: e.KILN_AGENTS_RATE_LIMIT_REFILL_PER_SEC,
+      agentsMonthlyExecutions: e.KILN_AGENTS_MONTHLY_LIMIT,
     },
     worker: {
       id: e.KILN_WORKER_ID ?? `${hostname()}-${process.pid}`,
@@ -99,8 +134,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       concurrency: e.KILN_NOTIFIER_CONCURRENCY,
       retrySchedule: e.KILN_WEBHOOK_RETRY_SCHEDULE,
       timeoutMs: e.KILN_WEBHOOK_TIMEOUT_MS,
+      breakerResetMs: e.KILN_WEBHOOK_BREAKER_RESET_MS,
+      breakerVolumeThreshold: e.KILN_WEBHOOK_BREAKER_VOLUME,
+      relayAfterMs: e.KILN_WEBHOOK_RELAY_AFTER_MS,
     },
-    metricsEnabled: e.KILN_METRICS_ENABLED,
   };
 }
 

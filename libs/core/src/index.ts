@@ -27,3 +27,5 @@ export {
   type SourceLocationError,
 } from './source-analysis';
 export { toExecutionView, type ExecutionView, type ExecutionViewSource } from './execution-view';
+export { checkBracketBalance, type BracketBalance, type BracketKind } from './bracket-balance';
+export { MAX_RECORDED_STEPS, hasWarnings, hostCallStep, jsonByteLength, redactUrl, storedSteps, type ExecutionStep } from './execution-steps';

@@ -4,8 +4,11 @@ import { Database, type DatabaseOptions } from './database';
 import { ExecutionRepository } from './execution.repository';
 import { ScriptRepository } from './script.repository';
 import { TenantRepository } from './tenant.repository';
+import { UsageRepository } from './usage.repository';
+import { WebhookDeliveryRepository } from './webhook-delivery.repository';
+import { WebhookSubscriptionRepository } from './webhook-subscription.repository';
 
-const REPOSITORIES = [TenantRepository, ApiKeyRepository, ScriptRepository, ExecutionRepository];
+const REPOSITORIES = [TenantRepository, ApiKeyRepository, ScriptRepository, ExecutionRepository, UsageRepository, WebhookSubscriptionRepository, WebhookDeliveryRepository];
 
 @Global()
 @Module({})

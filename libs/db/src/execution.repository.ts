@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import type { ExecutionError, ExecutionStatus, ExecutionTrigger } from '@kiln/core';
 import { Database } from './database';
-import type { Execution, Prisma } from './generated/prisma/client';
+import { Prisma, type Execution } from './generated/prisma/client';
+import { OUTBOX_CTE, OUTBOX_IDS, outboxIds, outboxStatement } from './webhook-outbox';
 
 export type { Execution };
 
@@ -53,6 +54,8 @@ export interface ClaimedExecution {
   createdAt: Date;
   startedAt: Date;
   queueWaitMs: number;
+  /** Outbox rows this claim wrote (execution.started); enqueue them after commit. */
+  webhookDeliveryIds: string[];
 }
 
 export interface FinishedUpdate {
@@ -63,6 +66,8 @@ export interface FinishedUpdate {
   logsTruncated: boolean;
   durationMs: number;
   approval?: unknown;
+  /** Host calls of this run segment (ExecutionStep records), appended to the row's. */
+  steps?: unknown[];
 }
 
 export interface FinishedExecution {
@@ -72,14 +77,44 @@ export interface FinishedExecution {
   status: ExecutionStatus;
   startedAt: Date | null;
   finishedAt: Date | null;
+  /** Outbox rows written with this status change; enqueue them after commit. */
+  webhookDeliveryIds: string[];
+}
+
+/** A status change made by the gateway; null from the repository when nothing changed. */
+export interface StatusChange {
+  webhookDeliveryIds: string[];
 }
 
 export interface ExecutionFilter {
   scriptId?: string;
-  status?: ExecutionStatus;
+  /** One status, or any of several. */
+  status?: ExecutionStatus | readonly ExecutionStatus[];
   from?: Date;
   to?: Date;
+  /** true: completed with warnings only; false: everything else (see hasWarnings in @kiln/core). */
+  hasWarnings?: boolean;
 }
+
+// hasWarnings (@kiln/core) as a query: completed, and a warn/error log line or a failed step.
+const WARNING_SIGNS: Prisma.ExecutionWhereInput[] = [
+  { logs: { array_contains: [{ level: 'warn' }] } },
+  { logs: { array_contains: [{ level: 'error' }] } },
+  { steps: { array_contains: [{ status: 'error' }] } },
+];
+const WITH_WARNINGS: Prisma.ExecutionWhereInput = { status: 'completed', OR: WARNING_SIGNS };
+// Spelled out rather than NOT(WITH_WARNINGS): a NULL logs or steps column would make NOT(...) NULL and drop the row.
+const WITHOUT_WARNINGS: Prisma.ExecutionWhereInput = {
+  OR: [
+    { status: { not: 'completed' } },
+    {
+      AND: WARNING_SIGNS.map((sign) => {
+        const column = Object.keys(sign)[0] as 'logs' | 'steps';
+        return { OR: [{ [column]: { equals: Prisma.DbNull } }, { NOT: sign }] };
+      }),
+    },
+  ],
+};
 
 export type ExecutionSummary = Pick<
   Execution,
@@ -180,17 +215,27 @@ export class ExecutionRepository {
    * returning everything the run needs. null: cancelled or already finished.
    */
   async claim(id: string, workerId: string): Promise<ClaimedExecution | null> {
+    // attempts becomes 1 on the first claim only: a re-claim after a worker
+    // crash, or the continuation after an approval, starts nothing new, so
+    // execution.started goes out once per execution.
     const { rows } = await this.db.pool.query<Record<string, unknown>>(
-      `UPDATE executions e
-          SET status = 'running', started_at = now(), attempts = e.attempts + 1, worker_id = $2,
-              queue_wait_ms = COALESCE(e.queue_wait_ms, GREATEST(0, (EXTRACT(EPOCH FROM (now() - e.created_at)) * 1000)::int))
-        WHERE e.id = $1::uuid AND e.status IN ('pending', 'running')
-        RETURNING e.id::text, e.tenant_id::text, e.script_id::text, e.script_version, e.api_key_id::text, e.trigger, e.input,
-                  e.metadata, e.adhoc_source, e.timeout_ms, e.memory_mb, e.attempts, e.approval, e.approval_status,
-                  e.approval_comment, e.chain_depth, e.created_at, e.started_at, e.queue_wait_ms,
-                  (SELECT v.source FROM script_versions v WHERE v.script_id = e.script_id AND v.version = e.script_version) AS source,
-                  (SELECT s.env_enc FROM scripts s WHERE s.id = e.script_id) AS env_enc`,
-      [id, workerId],
+      outboxStatement(
+        `WITH upd AS (
+         UPDATE executions e
+            SET status = 'running', started_at = now(), attempts = e.attempts + 1, worker_id = $2,
+                queue_wait_ms = COALESCE(e.queue_wait_ms, GREATEST(0, (EXTRACT(EPOCH FROM (now() - e.created_at)) * 1000)::int))
+          WHERE e.id = $1::uuid AND e.status IN ('pending', 'running')
+          RETURNING e.*, CASE WHEN e.attempts = 1 THEN 'execution.started' END AS webhook_event
+       )${OUTBOX_CTE}
+       SELECT e.id::text, e.tenant_id::text, e.script_id::text, e.script_version, e.api_key_id::text, e.trigger, e.input,
+              e.metadata, e.adhoc_source, e.timeout_ms, e.memory_mb, e.attempts, e.approval, e.approval_status,
+              e.approval_comment, e.chain_depth, e.created_at, e.started_at, e.queue_wait_ms,
+              (SELECT v.source FROM script_versions v WHERE v.script_id = e.script_id AND v.version = e.script_version) AS source,
+              (SELECT s.env_enc FROM scripts s WHERE s.id = e.script_id) AS env_enc,
+              ${OUTBOX_IDS}
+         FROM upd e`,
+        [id, workerId],
+      ),
     );
     const r = rows[0];
     if (!r) return null;
@@ -216,6 +261,7 @@ export class ExecutionRepository {
       createdAt: r.created_at as Date,
       startedAt: r.started_at as Date,
       queueWaitMs: r.queue_wait_ms as number,
+      webhookDeliveryIds: outboxIds(r),
     };
   }
 
@@ -226,22 +272,33 @@ export class ExecutionRepository {
    */
   async finish(id: string, update: FinishedUpdate): Promise<FinishedExecution | null> {
     const { rows } = await this.db.pool.query<Record<string, unknown>>(
-      `UPDATE executions
-          SET status = $2::"ExecutionStatus", output = $3::jsonb, error = $4::jsonb, logs = $5::jsonb, logs_truncated = $6,
-              duration_ms = $7::int, approval = COALESCE($8::jsonb, approval),
-              finished_at = CASE WHEN $2 = 'pending_approval' THEN NULL ELSE now() END
-        WHERE id = $1::uuid AND status = 'running'
-        RETURNING id::text, tenant_id::text, script_id::text, status, started_at, finished_at`,
-      [
-        id,
-        update.status,
-        jsonParam(update.output),
-        jsonParam(update.error),
-        JSON.stringify(update.logs),
-        update.logsTruncated,
-        update.durationMs,
-        jsonParam(update.approval),
-      ],
+      outboxStatement(
+        `WITH upd AS (
+         UPDATE executions
+            SET status = $2::"ExecutionStatus", output = $3::jsonb, error = $4::jsonb,
+                -- An approval continuation adds its logs to those of the run that asked for approval.
+                logs = CASE WHEN approval_status = 'approved' THEN COALESCE(logs, '[]'::jsonb) || $5::jsonb ELSE $5::jsonb END,
+                logs_truncated = CASE WHEN approval_status = 'approved' THEN logs_truncated OR $6 ELSE $6 END,
+                duration_ms = $7::int, approval = COALESCE($8::jsonb, approval),
+                steps = CASE WHEN $9::jsonb IS NULL THEN steps ELSE COALESCE(steps, '[]'::jsonb) || $9::jsonb END,
+                finished_at = CASE WHEN $2 = 'pending_approval' THEN NULL ELSE now() END
+          WHERE id = $1::uuid AND status = 'running'
+          RETURNING *, 'execution.' || status::text AS webhook_event
+       )${OUTBOX_CTE}
+       SELECT id::text, tenant_id::text, script_id::text, status, started_at, finished_at, ${OUTBOX_IDS} FROM upd`,
+        [
+          id,
+          update.status,
+          jsonParam(update.output),
+          jsonParam(update.error),
+          JSON.stringify(update.logs),
+          update.logsTruncated,
+          update.durationMs,
+          jsonParam(update.approval),
+          // Appended: an approval continuation adds its steps to the first run's.
+          jsonParam(update.steps && update.steps.length > 0 ? update.steps : null),
+        ],
+      ),
     );
     const r = rows[0];
     if (!r) return null;
@@ -252,17 +309,23 @@ export class ExecutionRepository {
       status: r.status as ExecutionStatus,
       startedAt: (r.started_at as Date | null) ?? null,
       finishedAt: (r.finished_at as Date | null) ?? null,
+      webhookDeliveryIds: outboxIds(r),
     };
   }
 
   /** Ends a non-terminal execution that can no longer run (retries exhausted after crashes). */
   async failIfUnfinished(id: string, error: ExecutionError): Promise<FinishedExecution | null> {
     const { rows } = await this.db.pool.query<Record<string, unknown>>(
-      `UPDATE executions SET status = 'failed', error = $2::jsonb, finished_at = now(),
-              duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE (EXTRACT(EPOCH FROM (now() - started_at)) * 1000)::int END
-        WHERE id = $1::uuid AND status IN ('pending', 'running')
-        RETURNING id::text, tenant_id::text, script_id::text, status, started_at, finished_at`,
-      [id, JSON.stringify(error)],
+      outboxStatement(
+        `WITH upd AS (
+         UPDATE executions SET status = 'failed', error = $2::jsonb, finished_at = now(),
+                duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE (EXTRACT(EPOCH FROM (now() - started_at)) * 1000)::int END
+          WHERE id = $1::uuid AND status IN ('pending', 'running')
+          RETURNING *, 'execution.failed' AS webhook_event
+       )${OUTBOX_CTE}
+       SELECT id::text, tenant_id::text, script_id::text, status, started_at, finished_at, ${OUTBOX_IDS} FROM upd`,
+        [id, JSON.stringify(error)],
+      ),
     );
     const r = rows[0];
     return r
@@ -273,6 +336,7 @@ export class ExecutionRepository {
           status: r.status as ExecutionStatus,
           startedAt: (r.started_at as Date | null) ?? null,
           finishedAt: (r.finished_at as Date | null) ?? null,
+          webhookDeliveryIds: outboxIds(r),
         }
       : null;
   }
@@ -281,13 +345,19 @@ export class ExecutionRepository {
    * pending or pending_approval → cancelled; a worker's claim will then find
    * nothing to run.
    */
-  async cancelIfWaiting(tenantId: string, id: string): Promise<boolean> {
-    const { rowCount } = await this.db.pool.query(
-      `UPDATE executions SET status = 'cancelled', finished_at = now(), error = NULL
-        WHERE id = $1::uuid AND tenant_id = $2::uuid AND status IN ('pending', 'pending_approval')`,
-      [id, tenantId],
+  async cancelIfWaiting(tenantId: string, id: string): Promise<StatusChange | null> {
+    const { rows } = await this.db.pool.query<Record<string, unknown>>(
+      outboxStatement(
+        `WITH upd AS (
+         UPDATE executions SET status = 'cancelled', finished_at = now(), error = NULL
+          WHERE id = $1::uuid AND tenant_id = $2::uuid AND status IN ('pending', 'pending_approval')
+          RETURNING *, 'execution.cancelled' AS webhook_event
+       )${OUTBOX_CTE}
+       SELECT ${OUTBOX_IDS} FROM upd`,
+        [id, tenantId],
+      ),
     );
-    return (rowCount ?? 0) > 0;
+    return rows[0] ? { webhookDeliveryIds: outboxIds(rows[0]) } : null;
   }
 
   /**
@@ -314,7 +384,8 @@ export class ExecutionRepository {
     const where: Prisma.ExecutionWhereInput = {
       tenantId,
       ...(filter.scriptId ? { scriptId: filter.scriptId } : {}),
-      ...(filter.status ? { status: filter.status } : {}),
+      ...(typeof filter.status === 'string' ? { status: filter.status } : filter.status ? { status: { in: [...filter.status] } } : {}),
+      ...(filter.hasWarnings === undefined ? {} : { AND: [filter.hasWarnings ? WITH_WARNINGS : WITHOUT_WARNINGS] }),
       ...(filter.from || filter.to ? { createdAt: { ...(filter.from ? { gte: filter.from } : {}), ...(filter.to ? { lte: filter.to } : {}) } } : {}),
     };
     const [items, total] = await Promise.all([
@@ -345,21 +416,37 @@ export class ExecutionRepository {
     return { items, total };
   }
 
+  /** Which of these executions completed with warnings (see hasWarnings in @kiln/core). */
+  async withWarnings(tenantId: string, ids: readonly string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db.prisma.execution.findMany({ where: { tenantId, id: { in: [...ids] }, ...WITH_WARNINGS }, select: { id: true } });
+    return new Set(rows.map((r) => r.id));
+  }
+
   /** Marks an approval decision; only a pending_approval execution can take one. */
   async decideApproval(
     tenantId: string,
     id: string,
     decision: 'approved' | 'rejected',
     comment: string | null,
-  ): Promise<boolean> {
-    const { rowCount } = await this.db.pool.query(
-      decision === 'approved'
+  ): Promise<StatusChange | null> {
+    // Approval sends the execution back to the queue (no event: it is not
+    // finished); rejection ends it, which subscribers hear as execution.cancelled.
+    const { rows } = await this.db.pool.query<Record<string, unknown>>(
+      outboxStatement(
+        decision === 'approved'
         ? `UPDATE executions SET status = 'pending', approval_status = 'approved', approval_comment = $3
-            WHERE id = $1::uuid AND tenant_id = $2::uuid AND status = 'pending_approval'`
-        : `UPDATE executions SET status = 'cancelled', approval_status = 'rejected', approval_comment = $3, finished_at = now()
-            WHERE id = $1::uuid AND tenant_id = $2::uuid AND status = 'pending_approval'`,
-      [id, tenantId, comment],
+            WHERE id = $1::uuid AND tenant_id = $2::uuid AND status = 'pending_approval'
+            RETURNING '{}'::text[] AS webhook_delivery_ids`
+        : `WITH upd AS (
+             UPDATE executions SET status = 'cancelled', approval_status = 'rejected', approval_comment = $3, finished_at = now()
+              WHERE id = $1::uuid AND tenant_id = $2::uuid AND status = 'pending_approval'
+              RETURNING *, 'execution.cancelled' AS webhook_event
+           )${OUTBOX_CTE}
+           SELECT ${OUTBOX_IDS} FROM upd`,
+        [id, tenantId, comment],
+      ),
     );
-    return (rowCount ?? 0) > 0;
+    return rows[0] ? { webhookDeliveryIds: outboxIds(rows[0]) } : null;
   }
 }

@@ -11,6 +11,7 @@ export {
   type FinishedUpdate,
   type LogEntry,
   type NewExecution,
+  type StatusChange,
 } from './execution.repository';
 export {
   ScriptConflictError,
@@ -22,4 +23,24 @@ export {
   type ScriptVersion,
   type ScriptWithSource,
 } from './script.repository';
-export { TenantRepository, type Tenant } from './tenant.repository';
+export { TenantRepository, type Tenant, type TenantLimitChanges } from './tenant.repository';
+export { UsageRepository } from './usage.repository';
+export {
+  WebhookDeliveryRepository,
+  type AttemptRecord,
+  type DeliveryFilter,
+  type DeliveryForSending,
+  type RelayCandidate,
+  type WebhookAttempt,
+  type WebhookDelivery,
+  type WebhookDeliverySource,
+  type WebhookDeliveryStatus,
+  type WebhookDeliveryWithAttempts,
+} from './webhook-delivery.repository';
+export { OUTBOX_INLINE_OUTPUT_BYTES } from './webhook-outbox';
+export {
+  WebhookSubscriptionRepository,
+  type NewWebhookSubscription,
+  type WebhookSubscription,
+  type WebhookSubscriptionChanges,
+} from './webhook-subscription.repository';

@@ -140,6 +140,20 @@ export class ScriptRepository {
     return this.db.prisma.scriptVersion.findMany({ where: { tenantId, scriptId }, orderBy: { version: 'desc' } });
   }
 
+  /** The script answering `method /path` on a tenant's HTTP endpoints (path as normalizeEndpointPath stores it). */
+  async findRouteScriptId(tenantId: string, path: string, method: string): Promise<string | null> {
+    const route = await this.db.prisma.scriptHttpRoute.findUnique({
+      where: { tenantId_path_method: { tenantId, path, method } },
+      select: { scriptId: true },
+    });
+    return route?.scriptId ?? null;
+  }
+
+  /** Active scripts of a tenant that list `type` in `triggers.events`. */
+  findActiveByEventType(tenantId: string, type: string): Promise<Script[]> {
+    return this.db.prisma.script.findMany({ where: { tenantId, status: 'active', eventTypes: { has: type } }, orderBy: { createdAt: 'asc' } });
+  }
+
   routesOf(scriptId: string): Promise<HttpRoute[]> {
     return this.db.prisma.scriptHttpRoute.findMany({ where: { scriptId }, select: { path: true, method: true } });
   }

@@ -4,6 +4,9 @@ import type { Tenant } from './generated/prisma/client';
 
 export type { Tenant };
 
+/** null puts a limit back to the installation default. */
+export type TenantLimitChanges = Partial<Pick<Tenant, 'name' | 'concurrencyLimit' | 'hourlyExecutionLimit' | 'dailyExecutionLimit'>>;
+
 @Injectable()
 export class TenantRepository {
   constructor(private readonly db: Database) {}
@@ -31,5 +34,11 @@ export class TenantRepository {
 
   findBySlug(slug: string): Promise<Tenant | null> {
     return this.db.prisma.tenant.findUnique({ where: { slug } });
+  }
+
+  /** null when there is no such tenant. */
+  async updateLimits(id: string, changes: TenantLimitChanges): Promise<Tenant | null> {
+    const { count } = await this.db.prisma.tenant.updateMany({ where: { id }, data: changes });
+    return count === 0 ? null : this.findById(id);
   }
 }

@@ -3,7 +3,7 @@ import type { KilnConfig } from '@kiln/config';
 import { SecretBox } from '@kiln/core';
 import { DatabaseModule } from '@kiln/db';
 import { createLogger, createMetricsRegistry, type Logger, Registry } from '@kiln/observability';
-import { ExecutionQueue, ExecutionSignals, InvalidationBus, createRedis } from '@kiln/queue';
+import { ExecutionQueue, ExecutionSignals, InvalidationBus, WebhookQueue, createRedis } from '@kiln/queue';
 import type { Redis } from 'ioredis';
 import { ReadinessProbe } from './readiness';
 import { APP_NAME, KILN_CONFIG, LOGGER, REDIS, REDIS_SUBSCRIBER } from './tokens';
@@ -27,6 +27,7 @@ export class PlatformModule implements OnApplicationShutdown {
     @Inject(REDIS) private readonly redis: Redis,
     @Inject(REDIS_SUBSCRIBER) private readonly subscriber: Redis,
     @Inject(ExecutionQueue) private readonly executionQueue: ExecutionQueue,
+    @Inject(WebhookQueue) private readonly webhookQueue: WebhookQueue,
   ) {}
 
   static forRoot(options: PlatformOptions): DynamicModule {
@@ -51,6 +52,11 @@ export class PlatformModule implements OnApplicationShutdown {
             new ExecutionQueue({ connection: redis, prefix: config.redis.prefix, attempts: config.worker.jobAttempts }),
         },
         {
+          provide: WebhookQueue,
+          inject: [REDIS],
+          useFactory: (redis: Redis) => new WebhookQueue({ connection: redis, prefix: config.redis.prefix }),
+        },
+        {
           provide: ExecutionSignals,
           inject: [REDIS, REDIS_SUBSCRIBER],
           useFactory: (redis: Redis, sub: Redis) => new ExecutionSignals(redis, sub, config.redis.prefix),
@@ -72,6 +78,7 @@ export class PlatformModule implements OnApplicationShutdown {
         REDIS,
         REDIS_SUBSCRIBER,
         ExecutionQueue,
+        WebhookQueue,
         ExecutionSignals,
         InvalidationBus,
       ],
@@ -80,6 +87,7 @@ export class PlatformModule implements OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     await this.executionQueue.close().catch(() => undefined);
+    await this.webhookQueue.close().catch(() => undefined);
     this.subscriber.disconnect();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }

@@ -18,6 +18,9 @@ export const JobName = {
 
 export const executionRunPayload = z.object({
   executionId: z.string().uuid(),
+  // Lets the worker's per-tenant concurrency gate act before the claim;
+  // optional so jobs from older producers still run (the gate reads it then).
+  tenantId: z.string().uuid().optional(),
 });
 export type ExecutionRunPayload = z.infer<typeof executionRunPayload>;
 
@@ -35,11 +38,18 @@ export const eventDispatchPayload = z.object({
   payload: z.unknown(),
   depth: z.number().int().min(0),
   sourceExecutionId: z.string().uuid().nullable(),
+  /** Who caused the event (the API key of POST /v1/events, or of the publishing execution). */
+  apiKeyId: z.string().uuid().nullable().optional(),
+  /** Set by POST /v1/events: the job id, so a replayed dispatch starts nothing twice. */
+  eventId: z.string().uuid().optional(),
 });
 export type EventDispatchPayload = z.infer<typeof eventDispatchPayload>;
 
 export const webhookDeliverPayload = z.object({
   deliveryId: z.string().uuid(),
+  // Attempts the delivery had when this job was scheduled; a job that finds
+  // another count is a stale copy and sends nothing. Absent = 0.
+  attempt: z.number().int().min(0).optional(),
 });
 export type WebhookDeliverPayload = z.infer<typeof webhookDeliverPayload>;
 

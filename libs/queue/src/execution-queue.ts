@@ -26,11 +26,12 @@ export class ExecutionQueue {
   }
 
   /** jobId = executionId (plus a suffix for continuations), so a replayed enqueue is a no-op. */
-  async enqueueRun(executionId: string, options: { jobIdSuffix?: string; delayMs?: number } = {}): Promise<void> {
-    const payload: ExecutionRunPayload = { executionId };
+  async enqueueRun(executionId: string, options: { jobIdSuffix?: string; delayMs?: number; tenantId?: string } = {}): Promise<void> {
+    const payload: ExecutionRunPayload = { executionId, ...(options.tenantId ? { tenantId: options.tenantId } : {}) };
     await this.queue.add(JobName.ExecutionRun, payload, {
       ...this.runOptions,
-      jobId: options.jobIdSuffix ? `${executionId}:${options.jobIdSuffix}` : executionId,
+      // BullMQ refuses custom ids with one ':' (it reserves them for repeatable jobs).
+      jobId: options.jobIdSuffix ? `${executionId}.${options.jobIdSuffix}` : executionId,
       ...(options.delayMs ? { delay: options.delayMs } : {}),
     });
   }
@@ -46,6 +47,7 @@ export class ExecutionQueue {
 
   async enqueueEvent(payload: EventDispatchPayload): Promise<void> {
     await this.queue.add(JobName.EventDispatch, payload, {
+      ...(payload.eventId ? { jobId: `event-${payload.eventId}` } : {}),
       attempts: 3,
       backoff: { type: 'fixed', delay: 500 },
       removeOnComplete: true,
@@ -58,7 +60,8 @@ export class ExecutionQueue {
     await this.queue.upsertJobScheduler(
       cronSchedulerId(payload.scriptId),
       { pattern: payload.cron, ...(payload.timezone ? { tz: payload.timezone } : {}) },
-      { name: JobName.CronTick, data: payload, opts: { removeOnComplete: true, removeOnFail: { age: 24 * 3600 } } },
+      // Retrying a tick is safe: the worker claims an idempotency key per tick before it starts anything.
+      { name: JobName.CronTick, data: payload, opts: { attempts: 3, backoff: { type: 'fixed', delay: 1000 }, removeOnComplete: true, removeOnFail: { age: 24 * 3600 } } },
     );
   }
 

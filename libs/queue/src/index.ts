@@ -16,3 +16,5 @@ export { ExecutionQueue, cronSchedulerId, type ExecutionQueueOptions } from './e
 export { ExecutionSignals } from './execution-signals';
 export { createRedis, waitForRedis, type RedisRole } from './redis-connection';
 export { InvalidationBus, type InvalidationMessage } from './invalidation-bus';
+export { WebhookQueue, type ScheduledDelivery, type WebhookQueueOptions } from './webhook-queue';
+export { LuaScript } from './lua-script';

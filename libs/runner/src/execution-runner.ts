@@ -4,9 +4,10 @@ import { SecretBox, toExecutionView, type ExecutionError } from '@kiln/core';
 import { ExecutionRepository, type ClaimedExecution, type FinishedExecution, type FinishedUpdate } from '@kiln/db';
 import type { Logger } from '@kiln/observability';
 import { InjectConfig, InjectLogger } from '@kiln/platform';
-import { ExecutionSignals } from '@kiln/queue';
+import { ExecutionSignals, WebhookQueue } from '@kiln/queue';
 import { SandboxPool, type RunOutcome } from '@kiln/sandbox';
 import { HostCapabilities } from './host-capabilities';
+import { StepRecorder } from './step-recorder';
 
 /** The finished execution rides along on the done signal when at most this big. */
 const MAX_VIEW_BYTES = 64 * 1024;
@@ -36,17 +37,20 @@ export class ExecutionRunner {
     private readonly box: SecretBox,
     private readonly host: HostCapabilities,
     @Inject(SandboxPool) private readonly pool: SandboxPool,
+    private readonly webhooks: WebhookQueue,
   ) {}
 
   async run(executionId: string, attempt: { number: number; isLast: boolean }): Promise<RunResult> {
     const claimed = await this.executions.claim(executionId, this.config.worker.id);
     if (!claimed) return 'skipped';
+    void this.notifyWebhooks(claimed.webhookDeliveryIds);
     const log = this.logger.child({ executionId, tenantId: claimed.tenantId, scriptId: claimed.scriptId, attempt: attempt.number });
     const source = claimed.adhocSource ?? claimed.source;
     if (source === null) {
       return this.record(claimed, { status: 'failed', error: { code: 'EXECUTION_ERROR', message: 'The script version of this execution no longer exists' }, logs: [], logsTruncated: false, durationMs: 0 });
     }
 
+    const steps = new StepRecorder(this.host.forExecution(claimed));
     const outcome = await this.pool.run({
       runId: claimed.id,
       isolationKey: claimed.tenantId,
@@ -60,7 +64,7 @@ export class ExecutionRunner {
         maxLogBytes: this.config.runs.logMaxBytes,
         maxRequests: this.config.runs.outboundMaxRequests,
       },
-      host: this.host.forExecution(claimed),
+      host: steps.call,
     });
 
     if (outcome.status === 'crashed') {
@@ -71,7 +75,7 @@ export class ExecutionRunner {
       log.error({ reason: outcome.message }, 'sandbox process crashed on the last attempt');
       return this.record(claimed, { ...this.common(outcome), status: 'failed', error: { code: 'WORKER_LOST', message: `The sandbox process crashed on every attempt: ${outcome.message}` } });
     }
-    const update = this.toUpdate(outcome);
+    const update: FinishedUpdate = { ...this.toUpdate(outcome), steps: steps.steps };
     log.debug({ status: update.status, durationMs: outcome.durationMs }, 'execution finished');
     return this.record(claimed, update);
   }
@@ -80,13 +84,30 @@ export class ExecutionRunner {
   async markLost(executionId: string, reason: string): Promise<void> {
     const error: ExecutionError = { code: 'WORKER_LOST', message: `The run was lost ${reason}; its attempts are exhausted` };
     const finished = await this.executions.failIfUnfinished(executionId, error);
-    if (finished) await this.signals.publishDone({ executionId, status: finished.status });
+    if (!finished) return;
+    await this.notifyWebhooks(finished.webhookDeliveryIds);
+    await this.signals.publishDone({ executionId, status: finished.status });
+  }
+
+  /**
+   * Enqueues the outbox rows a status change wrote, after its commit. Never
+   * throws: a row whose enqueue is lost here is sent by the notifier's relay.
+   */
+  private async notifyWebhooks(deliveryIds: string[]): Promise<void> {
+    if (deliveryIds.length === 0) return;
+    try {
+      await this.webhooks.enqueueNew(deliveryIds);
+    } catch (err) {
+      this.logger.warn({ err, deliveryIds }, 'could not enqueue webhook deliveries; the notifier relay will send them');
+    }
   }
 
   private globalsFor(claimed: ClaimedExecution) {
     const env = claimed.envEnc ? this.box.openJson<Record<string, string>>(claimed.envEnc) : {};
     const trigger = claimed.trigger as Record<string, unknown>;
-    const eventData = (trigger.eventData) ?? { query: {}, body: claimed.input };
+    // HTTP endpoint runs get their request's query and body, like API runs (SPEC §5).
+    const http = isRecord(trigger.httpRequest) ? trigger.httpRequest : null;
+    const eventData = (trigger.eventData) ?? (http ? { query: http.query ?? {}, body: http.body ?? null } : { query: {}, body: claimed.input });
     return {
       input: claimed.input,
       context: {
@@ -106,6 +127,8 @@ export class ExecutionRunner {
       },
       eventData,
       requestUser: (trigger.requestUser) ?? (claimed.apiKeyId ? { _id: claimed.apiKeyId, tenantId: claimed.tenantId } : null),
+      // Extra handler-argument fields a surface asked for (ApiRun: eventName, apiKey, scriptId).
+      handlerExtras: isRecord(trigger.handlerExtras) ? trigger.handlerExtras : undefined,
       approvalData: claimed.approval,
       comment: claimed.approvalComment,
     };
@@ -131,6 +154,7 @@ export class ExecutionRunner {
   private async record(claimed: ClaimedExecution, update: FinishedUpdate): Promise<RunResult> {
     const finished = await this.executions.finish(claimed.id, update);
     if (!finished) return 'skipped'; // cancelled meanwhile: the first recorded outcome stands
+    await this.notifyWebhooks(finished.webhookDeliveryIds);
     await this.signals.publishDone({ executionId: claimed.id, status: finished.status, view: this.viewIfSmall(claimed, update, finished) });
     return update.status;
   }
@@ -163,6 +187,10 @@ export class ExecutionRunner {
     // retryOf is not part of the claim; let the gateway read the row when it matters.
     return JSON.stringify(view).length <= MAX_VIEW_BYTES && !claimedIsRetry(claimed) ? view : undefined;
   }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function claimedIsRetry(claimed: ClaimedExecution): boolean {

@@ -7,6 +7,8 @@ import { SandboxPool } from '@kiln/sandbox';
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ExecutionRunner, RetryableRunError } from './execution-runner';
+import { TenantConcurrencyGate } from './tenant-concurrency-gate';
+import { TriggerJobs } from './trigger-jobs';
 
 /**
  * The BullMQ consumer of `executions`. It starts after the whole app has
@@ -25,6 +27,8 @@ export class ExecutionWorker implements OnApplicationBootstrap, OnApplicationShu
     private readonly runner: ExecutionRunner,
     private readonly signals: ExecutionSignals,
     @Inject(SandboxPool) private readonly pool: SandboxPool,
+    private readonly gate: TenantConcurrencyGate,
+    private readonly triggers: TriggerJobs,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -37,7 +41,7 @@ export class ExecutionWorker implements OnApplicationBootstrap, OnApplicationShu
 
     const { worker: w } = this.config;
     this.connection = createRedis(this.config.redis.url, 'worker', `worker:${w.id}`);
-    this.worker = new Worker(QueueName.Executions, (job) => this.process(job), {
+    this.worker = new Worker(QueueName.Executions, (job, token) => this.process(job, token), {
       connection: this.connection,
       prefix: this.config.redis.prefix,
       concurrency: w.concurrency,
@@ -80,11 +84,13 @@ export class ExecutionWorker implements OnApplicationBootstrap, OnApplicationShu
     this.connection?.disconnect();
   }
 
-  private async process(job: Job): Promise<unknown> {
+  private async process(job: Job, token?: string): Promise<unknown> {
     switch (job.name) {
       case JobName.ExecutionRun: {
-        const { executionId } = executionRunPayload.parse(job.data);
+        const { executionId, tenantId } = executionRunPayload.parse(job.data);
         const attempts = job.opts.attempts ?? 1;
+        // Per-tenant concurrency: when the tenant is full, the job goes back to the queue still pending (DelayedError).
+        const slot = await this.gate.enter(job, token, executionId, tenantId);
         try {
           return await this.runner.run(executionId, { number: job.attemptsMade + 1, isLast: job.attemptsMade + 1 >= attempts });
         } catch (err) {
@@ -92,8 +98,14 @@ export class ExecutionWorker implements OnApplicationBootstrap, OnApplicationShu
           // Infrastructure failure (database, Redis): let BullMQ retry.
           this.logger.error({ err, executionId }, 'execution attempt failed');
           throw err;
+        } finally {
+          await slot.release();
         }
       }
+      case JobName.CronTick:
+        return this.triggers.cronTick(job);
+      case JobName.EventDispatch:
+        return this.triggers.eventDispatch(job);
       default:
         this.logger.warn({ name: job.name }, 'unknown job on the executions queue; dropping it');
         return 'unknown-job';

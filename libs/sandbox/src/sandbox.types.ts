@@ -23,6 +23,8 @@ export interface RunGlobals {
   requestUser?: unknown;
   approvalData?: unknown;
   comment?: string | null;
+  /** More fields for the handler argument (never shadowing the globals above). */
+  handlerExtras?: Record<string, unknown>;
 }
 
 export interface RunRequest {

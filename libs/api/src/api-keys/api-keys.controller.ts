@@ -9,6 +9,8 @@ import { Auth, RequireScopes } from '../auth/auth.decorators';
 import { pageQuery } from '../http/page-query';
 import { ZodPipe } from '../http/zod-body.pipe';
 import { uuidParam } from '../http/uuid-param';
+import { WebhookUrlGuard } from '../webhooks/webhook-url-guard';
+import { ExecutionQuotas } from '../limits/execution-quotas';
 
 const scopeList = z.array(z.enum(SCOPES)).max(SCOPES.length);
 
@@ -71,6 +73,8 @@ export class ApiKeysController {
     private readonly tenants: TenantRepository,
     private readonly resolver: ApiKeyResolver,
     private readonly box: SecretBox,
+    private readonly quotas: ExecutionQuotas,
+    private readonly webhookUrls: WebhookUrlGuard,
   ) {}
 
   @Post()
@@ -79,6 +83,7 @@ export class ApiKeysController {
     const tenantId = await this.targetTenant(auth, body.tenantId);
     const scopes = body.scopes ?? [...DEFAULT_SCOPES];
     this.assertCanGrant(auth, scopes);
+    await this.webhookUrls.check('webhook.url', body.webhook?.url);
     const key = generateApiKey();
     const webhookSecret = body.webhook ? (body.webhook.secret ?? generateWebhookSecret()) : null;
     const record = await this.keys.create({
@@ -111,7 +116,8 @@ export class ApiKeysController {
   async get(@Auth() auth: AuthContext, @Param('id', uuidParam('API key')) id: string) {
     const record = await this.keys.findById(auth.isAdmin ? null : auth.tenantId, id);
     if (!record) throw KilnError.notFound('API key', id);
-    return apiKeyView(record);
+    // This calendar month's (UTC) accepted runs against monthlyExecutionLimit (null = unlimited).
+    return { ...apiKeyView(record), usage: await this.quotas.keyUsage(record.id, record.monthlyExecutionLimit) };
   }
 
   @Patch(':id')
@@ -120,6 +126,7 @@ export class ApiKeysController {
     const existing = await this.keys.findById(scope, id);
     if (!existing) throw KilnError.notFound('API key', id);
     if (body.scopes) this.assertCanGrant(auth, body.scopes);
+    await this.webhookUrls.check('webhook.url', body.webhook?.url);
     const changes: ApiKeyChanges = {
       ...(body.name !== undefined ? { name: body.name } : {}),
       ...(body.scopes !== undefined ? { scopes: body.scopes } : {}),

@@ -78,7 +78,11 @@ export function buildOpenApiDocument(serverUrl: string): unknown {
     info: {
       title: 'Kiln API',
       version: '1.0.0',
-      description: 'Self-hostable, distributed JavaScript execution. Authenticate with `Authorization: Bearer ak_…` or `?apiKey=`.',
+      description:
+        'Self-hostable, distributed JavaScript execution. Authenticate with `Authorization: Bearer ak_…` or `?apiKey=`. ' +
+        'Every authenticated response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (Unix ms); an empty bucket answers 429 ' +
+        '`{"statusCode":429,"message":"Rate limit exceeded","error":"Too Many Requests","retryAfter":<s>}` with `Retry-After`. ' +
+        'Runs past the key’s monthly limit answer 403 USAGE_LIMIT_EXCEEDED; past a tenant’s hourly or daily cap, 429 RATE_LIMITED.',
     },
     servers: [{ url: serverUrl }],
     security: [{ bearer: [] }, { apiKeyQuery: [] }],
@@ -120,7 +124,7 @@ documentOperations(
   { method: 'post', path: '/v1/scripts/:id/runs', summary: 'Run a script (202 + Location, or 200 in wait mode)', tag: 'runs', scopes: ['executions.run'], body: scriptRunBody, responses: { '200': 'Finished within the wait: the execution', '202': '{executionId,status,scriptId,scriptVersion,createdAt}', '400': 'Validation error or INVALID_INPUT', ...notFound, '409': 'SCRIPT_INACTIVE' } },
   { method: 'post', path: '/v1/runs', summary: 'Run ad-hoc code without saving a script', tag: 'runs', scopes: ['executions.run'], body: adhocRunBody, responses: { '200': 'Finished within the wait', '202': 'Accepted', ...bad } },
   { method: 'post', path: '/v1/code/validate', summary: 'Parse code: {valid, error:{message,line,column}}', tag: 'runs', scopes: ['scripts.read'], body: z.object({ code: z.string() }), responses: { '200': 'Result' } },
-  { method: 'get', path: '/v1/executions', summary: 'List executions', tag: 'executions', scopes: ['executions.read'], query: { ...page, scriptId: 'Filter by script id', status: 'pending|running|completed|failed|cancelled|pending_approval', from: 'createdAt ≥ (ISO 8601)', to: 'createdAt ≤ (ISO 8601)' }, responses: { '200': '{items,total,limit,offset}', ...bad } },
+  { method: 'get', path: '/v1/executions', summary: 'List executions', tag: 'executions', scopes: ['executions.read'], query: { ...page, scriptId: 'Filter by script id', status: 'pending|running|completed|failed|cancelled|pending_approval', from: 'createdAt ≥ (ISO 8601)', to: 'createdAt ≤ (ISO 8601)', hasWarnings: 'true: completed with warnings (a warn/error log line or a failed step); false: all others' }, responses: { '200': '{items,total,limit,offset}', ...bad } },
   { method: 'get', path: '/v1/executions/:id', summary: 'Status, timestamps, attempts, output, logs, error', tag: 'executions', scopes: ['executions.read'], responses: { '200': 'The execution', ...notFound } },
   { method: 'post', path: '/v1/executions/:id/cancel', summary: 'Cancel: pending never runs; running is killed within 1 s', tag: 'executions', scopes: ['executions.run'], responses: { '200': 'The execution after cancel', ...notFound, '409': 'Already finished' } },
   { method: 'post', path: '/v1/executions/:id/retry', summary: 'New execution with the same input (retryOf set)', tag: 'executions', scopes: ['executions.run'], body: z.object({ wait: z.union([z.boolean(), z.number()]).optional() }), responses: { '200': 'Finished within the wait', '202': 'Accepted', ...notFound, '409': 'Not finished yet' } },

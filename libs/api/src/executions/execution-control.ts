@@ -5,6 +5,7 @@ import { ExecutionQueue, ExecutionSignals } from '@kiln/queue';
 import type { AuthContext } from '../auth/auth-context';
 import { ScriptCache } from '../scripts/script-cache';
 import { RunsService, type RunOutcome } from '../runs/runs.service';
+import { WebhookDispatch } from '../webhooks/webhook-dispatch';
 
 /** How long cancel waits for a running isolate to be killed before answering. */
 const CANCEL_WAIT_MS = 3_000;
@@ -21,6 +22,7 @@ export class ExecutionControl {
     private readonly signals: ExecutionSignals,
     private readonly runs: RunsService,
     private readonly scripts: ScriptCache,
+    private readonly webhooks: WebhookDispatch,
   ) {}
 
   /**
@@ -34,7 +36,9 @@ export class ExecutionControl {
     if (isTerminalStatus(execution.status)) {
       throw KilnError.conflict('EXECUTION_FINISHED', `Execution is already ${execution.status}`, { status: execution.status });
     }
-    if (await this.executions.cancelIfWaiting(tenantId, id)) {
+    const cancelled = await this.executions.cancelIfWaiting(tenantId, id);
+    if (cancelled) {
+      await this.webhooks.afterCommit(cancelled.webhookDeliveryIds);
       await this.queue.removeRun(id);
       await this.signals.publishDone({ executionId: id, status: 'cancelled' });
       const row = await this.executions.findById(tenantId, id);
@@ -81,7 +85,7 @@ export class ExecutionControl {
   /** The continuation runs the script's onApproved export on a worker. */
   async approve(tenantId: string, id: string, comment: string | null): Promise<ExecutionView> {
     await this.decide(tenantId, id, 'approved', comment);
-    await this.queue.enqueueRun(id, { jobIdSuffix: 'approved' });
+    await this.queue.enqueueRun(id, { jobIdSuffix: 'approved', tenantId });
     const row = await this.executions.findById(tenantId, id);
     if (!row) throw KilnError.notFound('Execution', id);
     return toExecutionView(row);
@@ -96,7 +100,12 @@ export class ExecutionControl {
   }
 
   private async decide(tenantId: string, id: string, decision: 'approved' | 'rejected', comment: string | null): Promise<void> {
-    if (await this.executions.decideApproval(tenantId, id, decision, comment)) return;
+    const decided = await this.executions.decideApproval(tenantId, id, decision, comment);
+    if (decided) {
+      // A rejection ends the execution: execution.cancelled goes out.
+      await this.webhooks.afterCommit(decided.webhookDeliveryIds);
+      return;
+    }
     const execution = await this.executions.findById(tenantId, id);
     if (!execution) throw KilnError.notFound('Execution', id);
     throw KilnError.conflict('NOT_PENDING_APPROVAL', `Execution is ${execution.status}, not pending_approval`, { status: execution.status });

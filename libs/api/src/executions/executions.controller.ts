@@ -15,6 +15,7 @@ const listQuery = pageQuery.extend({
   status: z.enum(EXECUTION_STATUSES).optional(),
   from: z.iso.datetime({ offset: true }).optional(),
   to: z.iso.datetime({ offset: true }).optional(),
+  hasWarnings: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
 
 const commentBody = z.object({ comment: z.string().max(2000).nullable().optional() });
@@ -64,7 +65,7 @@ export class ExecutionsController {
   async list(@Auth() auth: AuthContext, @Query(new ZodPipe(listQuery, 'query')) q: z.infer<typeof listQuery>) {
     const { items, total } = await this.executions.list(
       auth.tenantId,
-      { scriptId: q.scriptId, status: q.status, from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined },
+      { scriptId: q.scriptId, status: q.status, from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined, hasWarnings: q.hasWarnings },
       q,
     );
     return { items: items.map(summaryView), total, limit: q.limit, offset: q.offset };

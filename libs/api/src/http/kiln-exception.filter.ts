@@ -3,6 +3,7 @@ import type { KilnConfig } from '@kiln/config';
 import type { Logger } from '@kiln/observability';
 import { InjectConfig, InjectLogger } from '@kiln/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RateLimitExceeded } from '../limits/rate-limit-exceeded';
 import { envelopeFor } from './error-envelopes';
 import { toProblem } from './problem';
 
@@ -23,6 +24,11 @@ export class KilnExceptionFilter implements ExceptionFilter {
 }
 
 export function sendProblem(exception: unknown, request: FastifyRequest, reply: FastifyReply, config: KilnConfig, logger: Logger): void {
+  // The token bucket's 429 has one body on every surface (SPEC §8), outside any envelope.
+  if (exception instanceof RateLimitExceeded) {
+    if (!reply.sent) void reply.status(429).header('Retry-After', String(exception.retryAfterSeconds)).send(exception.body);
+    return;
+  }
   const problem = toProblem(exception, { bodyLimitBytes: config.http.bodyLimitBytes });
   if (problem.statusCode >= 500) {
     logger.error({ err: exception, method: request.method, url: request.url.split('?')[0] }, 'request failed');

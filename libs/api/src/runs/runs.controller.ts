@@ -8,6 +8,7 @@ import { Auth, RequireScopes } from '../auth/auth.decorators';
 import { ZodPipe } from '../http/zod-body.pipe';
 import { ScriptCache } from '../scripts/script-cache';
 import { ScriptsService } from '../scripts/scripts.service';
+import { WebhookUrlGuard } from '../webhooks/webhook-url-guard';
 import { adhocRunBody, idempotencyHeader, scriptRunBody, type AdhocRunBody, type ScriptRunBody } from './run.dto';
 import { RunsService, type RunOutcome } from './runs.service';
 
@@ -19,6 +20,7 @@ export class RunsController {
     private readonly runs: RunsService,
     private readonly cache: ScriptCache,
     private readonly scripts: ScriptsService,
+    private readonly webhookUrls: WebhookUrlGuard,
   ) {}
 
   @Post('scripts/:id/runs')
@@ -31,6 +33,7 @@ export class RunsController {
   ) {
     const script = await this.cache.get(auth.tenantId, id);
     if (!script) throw KilnError.notFound('Script', id);
+    await this.webhookUrls.check('webhookUrl', body.webhookUrl);
     const outcome = await this.runs.start({
       tenantId: auth.tenantId,
       apiKeyId: auth.apiKeyId,
@@ -55,6 +58,7 @@ export class RunsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     this.scripts.checkSource(body.source);
+    await this.webhookUrls.check('webhookUrl', body.webhookUrl);
     const outcome = await this.runs.start({
       tenantId: auth.tenantId,
       apiKeyId: auth.apiKeyId,

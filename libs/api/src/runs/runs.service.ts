@@ -77,7 +77,7 @@ export class RunsService {
   async start(command: RunCommand): Promise<RunOutcome> {
     const { target } = command;
     if (target.kind === 'script') this.checkRunnable(target.script, command.allowDraft ?? true, command.input);
-    await this.admission.admit({ tenantId: command.tenantId, apiKeyId: command.apiKeyId, monthlyExecutionLimit: command.monthlyExecutionLimit });
+    const admitted = await this.admission.admit({ tenantId: command.tenantId, apiKeyId: command.apiKeyId, monthlyExecutionLimit: command.monthlyExecutionLimit });
 
     const id = uuidv7();
     const scriptId = target.kind === 'script' ? target.script.id : null;
@@ -108,20 +108,24 @@ export class RunsService {
       );
     } catch (err) {
       waiter?.cancel();
+      await admitted.refund();
       throw err;
     }
 
     if (!created.created) {
       waiter?.cancel();
+      // The first run of this idempotency key was counted; a replay is not a new run.
+      await admitted.refund();
       return this.replay(created.id, command.tenantId, command.waitMs - (Date.now() - started));
     }
 
     try {
-      await this.queue.enqueueRun(id);
+      await this.queue.enqueueRun(id, { tenantId: command.tenantId });
     } catch (err) {
       waiter?.cancel();
       this.logger.error({ err, executionId: id, tenantId: command.tenantId }, 'enqueue failed; run not accepted');
       await this.executions.deleteUnqueued(id).catch(() => undefined);
+      await admitted.refund();
       throw new KilnError(503, 'QUEUE_UNAVAILABLE', 'The run queue is unavailable (Redis); nothing was started, retry later');
     }
 

@@ -35,6 +35,8 @@ export class ScriptsService {
       envEnc: body.env ? this.box.sealJson(body.env) : null,
     };
     const script = await this.withConflicts(() => this.scripts.create(tenantId, fields, body.source, routesOf(triggers)), body.name);
+    // Replicas may remember "no such script / no such HTTP route" for this tenant.
+    await this.cache.invalidate(tenantId, script.id);
     await this.scheduler.sync(script);
     return script;
   }

@@ -1,10 +1,13 @@
-import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { isUniqueViolation, TenantRepository, type Tenant } from '@kiln/db';
 import { KilnError } from '@kiln/core';
 import { z } from 'zod';
 import { RequireScopes } from '../auth/auth.decorators';
 import { ZodPipe } from '../http/zod-body.pipe';
 import { pageQuery, type PageQuery } from '../http/page-query';
+import { uuidParam } from '../http/uuid-param';
+import { TenantLimits } from '../limits/tenant-limits';
+import { updateTenantBody, type UpdateTenantBody } from '../limits/tenant-limits.dto';
 import { TenantProvisioner } from './tenant-provisioner';
 
 const createTenantBody = z.object({
@@ -32,6 +35,7 @@ export class TenantsController {
   constructor(
     private readonly provisioner: TenantProvisioner,
     private readonly tenants: TenantRepository,
+    private readonly tenantLimits: TenantLimits,
   ) {}
 
   @Post()
@@ -51,5 +55,14 @@ export class TenantsController {
   async list(@Query(new ZodPipe(pageQuery, 'query')) page: PageQuery) {
     const { items, total } = await this.tenants.list(page);
     return { items: items.map(tenantView), total, limit: page.limit, offset: page.offset };
+  }
+
+  /** Limits take effect on every gateway and worker at once (invalidation bus). */
+  @Patch(':id')
+  async update(@Param('id', uuidParam('Tenant')) id: string, @Body(new ZodPipe(updateTenantBody)) body: UpdateTenantBody) {
+    const updated = await this.tenants.updateLimits(id, body);
+    if (!updated) throw KilnError.notFound('Tenant', id);
+    await this.tenantLimits.invalidate(id);
+    return tenantView(updated);
   }
 }

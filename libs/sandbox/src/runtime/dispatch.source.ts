@@ -66,8 +66,13 @@ for (const name of Object.keys(shared)) {
   Object.defineProperty(G, name, { value: shared[name], writable: true, configurable: true, enumerable: false });
 }
 
+// A surface's extra handler fields (ApiRun: eventName, apiKey, scriptId) come
+// first, so they can never shadow a global.
+const handlerExtras = globalsData.handlerExtras !== null && typeof globalsData.handlerExtras === 'object'
+  ? deepFreeze(globalsData.handlerExtras) : null;
+
 function handlerArgument(extra) {
-  const argument = Object.assign({}, shared, { results: G.results });
+  const argument = Object.assign({}, handlerExtras, shared, { results: G.results });
   return extra ? Object.assign(argument, extra) : argument;
 }
 

@@ -1,0 +1,195 @@
+import { randomBytes } from 'node:crypto';
+import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { KilnConfig } from '@kiln/config';
+import { Database } from '@kiln/db';
+import type { Logger } from '@kiln/observability';
+import { InjectConfig, InjectLogger, InjectRedis } from '@kiln/platform';
+import { LuaScript } from '@kiln/queue';
+import type { Redis } from 'ioredis';
+
+export interface RetentionTuning {
+  /** Rows per DELETE statement: each is its own short transaction. */
+  batchSize: number;
+  /** Pause between two batches, so the purge yields to the hot path. */
+  pauseMs: number;
+  /** Time between two passes (a pass ends when nothing old is left). */
+  intervalMs: number;
+  /** First pass this long after start-up (plus up to 1 s of jitter). */
+  firstDelayMs: number;
+  /** The cluster-wide lock expires after this if its holder dies; renewed after every batch. */
+  lockTtlMs: number;
+}
+
+export const DEFAULT_RETENTION_TUNING: RetentionTuning = {
+  batchSize: 1000,
+  pauseMs: 50,
+  intervalMs: 5 * 60_000,
+  firstDelayMs: 5000,
+  lockTtlMs: 60_000,
+};
+
+export interface PurgeReport {
+  outcome: 'purged' | 'disabled' | 'locked' | 'lock-lost' | 'stopped';
+  executions: number;
+  idempotencyKeys: number;
+  batches: number;
+  durationMs: number;
+}
+
+/** Terminal statuses: pending, running and pending_approval executions are never purged. */
+const FINISHED_STATUSES = ['completed', 'failed', 'cancelled'] as const;
+
+const RENEW = new LuaScript(
+  'kiln-retention-lock-renew',
+  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`,
+);
+const RELEASE = new LuaScript('kiln-retention-lock-release', `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
+
+/**
+ * KILN_EXECUTION_RETENTION_DAYS: deletes finished executions older than N
+ * days (by created_at), and expired idempotency keys, in the background of
+ * the worker app. One worker at a time (a Redis lock with a TTL); small
+ * batches in their own transactions with a pause in between, walking the
+ * (status, created_at) index from the oldest row with a cursor, so that
+ * each batch is an index range scan and rows someone holds a lock on are
+ * skipped rather than waited for: writes on the hot path never queue behind
+ * the purge.
+ */
+@Injectable()
+export class ExecutionRetention implements OnApplicationBootstrap, OnApplicationShutdown {
+  readonly tuning: RetentionTuning = { ...DEFAULT_RETENTION_TUNING };
+  private timer: NodeJS.Timeout | null = null;
+  private current: Promise<PurgeReport> | null = null;
+  private stopping = false;
+  private readonly lockKey: string;
+
+  constructor(
+    @InjectConfig() private readonly config: KilnConfig,
+    @InjectLogger() private readonly logger: Logger,
+    private readonly db: Database,
+    @InjectRedis() private readonly redis: Redis,
+  ) {
+    this.lockKey = `${config.redis.prefix}:retention:lock`;
+  }
+
+  get days(): number {
+    return this.config.retention.executionDays;
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.days <= 0) return;
+    this.logger.info({ days: this.days }, 'execution retention on: finished executions older than this are purged in the background');
+    this.schedule(this.tuning.firstDelayMs + Math.floor(Math.random() * 1000));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopping = true;
+    if (this.timer) clearTimeout(this.timer);
+    await this.current?.catch(() => undefined);
+  }
+
+  private schedule(delayMs: number): void {
+    this.timer = setTimeout(() => {
+      this.current = this.purgeOnce();
+      this.current
+        .catch((err: unknown) => {
+          this.logger.error({ err }, 'execution retention pass failed; next pass at the usual interval');
+        })
+        .finally(() => {
+          this.current = null;
+          if (!this.stopping) this.schedule(this.tuning.intervalMs);
+        });
+    }, delayMs);
+    this.timer.unref();
+  }
+
+  /** One pass: everything old goes, batch by batch, unless another worker holds the lock. */
+  async purgeOnce(overrides: Partial<RetentionTuning> = {}): Promise<PurgeReport> {
+    const tuning = { ...this.tuning, ...overrides };
+    const started = Date.now();
+    const report: PurgeReport = { outcome: 'purged', executions: 0, idempotencyKeys: 0, batches: 0, durationMs: 0 };
+    if (this.days <= 0) return { ...report, outcome: 'disabled' };
+    const token = randomBytes(16).toString('hex');
+    const taken = await this.redis.set(this.lockKey, token, 'PX', tuning.lockTtlMs, 'NX');
+    if (taken !== 'OK') return { ...report, outcome: 'locked' };
+    try {
+      const { rows } = await this.db.pool.query<{ cutoff: Date }>('SELECT now() - make_interval(days => $1::int) AS cutoff', [this.days]);
+      const cutoff = (rows[0] as { cutoff: Date }).cutoff;
+      for (const status of FINISHED_STATUSES) {
+        const outcome = await this.drain(tuning, token, report, (cursor) => this.deleteExecutions(status, cutoff, cursor, tuning.batchSize), 'executions');
+        if (outcome) return { ...report, outcome, durationMs: Date.now() - started };
+      }
+      const outcome = await this.drain(tuning, token, report, (cursor) => this.deleteExpiredKeys(cursor, tuning.batchSize), 'idempotencyKeys');
+      if (outcome) return { ...report, outcome, durationMs: Date.now() - started };
+      return { ...report, durationMs: Date.now() - started };
+    } finally {
+      await RELEASE.run(this.redis, [this.lockKey], [token]).catch(() => undefined);
+      report.durationMs = Date.now() - started;
+      if (report.executions + report.idempotencyKeys > 0) {
+        this.logger.info(
+          { days: this.days, executions: report.executions, idempotencyKeys: report.idempotencyKeys, batches: report.batches, durationMs: report.durationMs },
+          'execution retention: purged old rows',
+        );
+      }
+    }
+  }
+
+  /** Runs batches until one comes back short; null when done, otherwise why it stopped early. */
+  private async drain(
+    tuning: RetentionTuning,
+    token: string,
+    report: PurgeReport,
+    batch: (cursor: Date | null) => Promise<{ deleted: number; last: Date | null }>,
+    counter: 'executions' | 'idempotencyKeys',
+  ): Promise<PurgeReport['outcome'] | null> {
+    let cursor: Date | null = null;
+    for (;;) {
+      if (this.stopping) return 'stopped';
+      const { deleted, last } = await batch(cursor);
+      report[counter] += deleted;
+      report.batches += 1;
+      if (deleted < tuning.batchSize) return null;
+      cursor = last;
+      const renewed = await RENEW.run<number>(this.redis, [this.lockKey], [token, tuning.lockTtlMs]);
+      if (renewed !== 1) return 'lock-lost';
+      if (tuning.pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, tuning.pauseMs));
+    }
+  }
+
+  // The cursor (the newest created_at of the previous batch) lets each batch
+  // start its index scan where the last one ended instead of stepping over
+  // the dead index entries the earlier batches left behind.
+  private async deleteExecutions(status: string, cutoff: Date, cursor: Date | null, limit: number): Promise<{ deleted: number; last: Date | null }> {
+    const { rows } = await this.db.pool.query<{ deleted: number; last: Date | null }>(
+      `WITH doomed AS (
+         SELECT id FROM executions
+          WHERE status = $1::"ExecutionStatus" AND created_at >= COALESCE($2::timestamptz, '-infinity') AND created_at < $3::timestamptz
+          ORDER BY created_at
+          LIMIT $4
+          FOR UPDATE SKIP LOCKED
+       ), gone AS (
+         DELETE FROM executions e USING doomed d WHERE e.id = d.id RETURNING e.created_at
+       )
+       SELECT count(*)::int AS deleted, max(created_at) AS last FROM gone`,
+      [status, cursor, cutoff, limit],
+    );
+    return rows[0] ?? { deleted: 0, last: null };
+  }
+
+  private async deleteExpiredKeys(cursor: Date | null, limit: number): Promise<{ deleted: number; last: Date | null }> {
+    const { rows } = await this.db.pool.query<{ deleted: number; last: Date | null }>(
+      `WITH doomed AS (
+         SELECT tenant_id, key FROM idempotency_keys
+          WHERE expires_at >= COALESCE($1::timestamptz, '-infinity') AND expires_at < now()
+          ORDER BY expires_at
+          LIMIT $2
+          FOR UPDATE SKIP LOCKED
+       ), gone AS (
+         DELETE FROM idempotency_keys k USING doomed d WHERE k.tenant_id = d.tenant_id AND k.key = d.key RETURNING k.expires_at
+       )
+       SELECT count(*)::int AS deleted, max(expires_at) AS last FROM gone`,
+      [cursor, limit],
+    );
+    return rows[0] ?? { deleted: 0, last: null };
+  }
+}

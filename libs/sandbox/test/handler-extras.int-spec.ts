@@ -1,0 +1,35 @@
+import { SandboxPool } from '../src';
+import { request } from './pool-fixture';
+
+// RunGlobals.handlerExtras: fields a surface adds to the handler argument
+// (ApiRun: eventName, apiKey, scriptId), never shadowing a global.
+describe('sandbox: handler extras', () => {
+  let pool: SandboxPool;
+  beforeAll(async () => {
+    pool = new SandboxPool({ processes: 1, runsPerProcess: 2 });
+    await pool.start();
+  });
+  afterAll(() => pool.close(0));
+
+  it('adds the extras to the handler argument, frozen, below the globals', async () => {
+    const outcome = await pool.run(
+      request(
+        `module.exports = (arg) => {
+          let frozen = false;
+          try { 'use strict'; arg.meta.tag = 'changed'; frozen = arg.meta.tag === 'x'; } catch { frozen = true; }
+          return { eventName: arg.eventName, apiKey: arg.apiKey, input: arg.input, sdk: typeof arg.sdk.http.get, frozen, global: typeof eventName };
+        };`,
+        { globals: { handlerExtras: { eventName: 'ApiRun', apiKey: 'ak_12345…', input: 'shadowed?', sdk: null, meta: { tag: 'x' } } } },
+      ),
+    );
+    expect(outcome).toMatchObject({
+      status: 'completed',
+      output: { eventName: 'ApiRun', apiKey: 'ak_12345…', input: { a: 1, b: 2 }, sdk: 'function', frozen: true, global: 'undefined' },
+    });
+  });
+
+  it('leaves the argument as it was without extras', async () => {
+    const outcome = await pool.run(request('module.exports = (arg) => ["eventName" in arg, "apiKey" in arg];'));
+    expect(outcome).toMatchObject({ status: 'completed', output: [false, false] });
+  });
+});
