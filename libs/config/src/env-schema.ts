@@ -66,6 +66,8 @@ export const envSchema = z.object({
   KILN_IDEMPOTENCY_TTL_HOURS: int(1, 24 * 30).default(24),
   // Finished executions older than this many days are purged by a worker in the background; 0 keeps them forever.
   KILN_EXECUTION_RETENTION_DAYS: int(0, 36_500).default(0),
+  KILN_RECONCILE_INTERVAL_MS: int(1000, 3_600_000).default(30_000),
+  KILN_RECONCILE_AFTER_MS: int(0, 3_600_000).default(10_000),
   KILN_SCRIPT_SOURCE_MAX_BYTES: int(1 * KIB, 16 * MIB).default(256 * KIB),
   KILN_ADHOC_CODE_MAX_BYTES: int(1 * KIB, 16 * MIB).default(10 * KIB),
   KILN_RATE_LIMIT_BURST: int(1, 1_000_000).default(100),

@@ -12,6 +12,8 @@ export interface KilnConfig {
   shutdownGraceMs: number;
   /** executionDays: finished executions older than this are purged (0: kept forever). */
   retention: { executionDays: number };
+  /** Finding pending executions whose job never reached the queue. */
+  reconcile: { intervalMs: number; afterMs: number };
   runs: {
     waitMaxMs: number;
     idempotencyTtlMs: number;
@@ -94,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     http: { host: e.HOST, port: e.PORT, publicUrl: e.KILN_PUBLIC_URL, bodyLimitBytes: e.KILN_BODY_LIMIT_BYTES },
     shutdownGraceMs: e.KILN_SHUTDOWN_GRACE_MS,
     retention: { executionDays: e.KILN_EXECUTION_RETENTION_DAYS },
+    reconcile: { intervalMs: e.KILN_RECONCILE_INTERVAL_MS, afterMs: e.KILN_RECONCILE_AFTER_MS },
     runs: {
       waitMaxMs: e.KILN_WAIT_MAX_MS,
       idempotencyTtlMs: e.KILN_IDEMPOTENCY_TTL_HOURS * 3600_000,

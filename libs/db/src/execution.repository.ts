@@ -361,6 +361,26 @@ export class ExecutionRepository {
   }
 
   /**
+   * Pending executions older than `olderThanMs`, in (created_at, id) order
+   * after a cursor: the reconciler walks them in pages to find any whose job
+   * never reached the queue.
+   */
+  async pendingAfter(
+    cursor: { createdAt: Date; id: string } | null,
+    olderThanMs: number,
+    limit: number,
+  ): Promise<{ id: string; tenantId: string; approvalStatus: string | null; createdAt: Date }[]> {
+    const { rows } = await this.db.pool.query<{ id: string; tenant_id: string; approval_status: string | null; created_at: Date }>(
+      `SELECT id::text, tenant_id::text, approval_status, created_at FROM executions
+        WHERE status = 'pending' AND created_at < now() - ($1::int * interval '1 millisecond')
+          AND ($2::timestamptz IS NULL OR (created_at, id) > ($2::timestamptz, $3::uuid))
+        ORDER BY created_at, id LIMIT $4`,
+      [olderThanMs, cursor?.createdAt ?? null, cursor?.id ?? null, limit],
+    );
+    return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id, approvalStatus: r.approval_status, createdAt: r.created_at }));
+  }
+
+  /**
    * Undoes an accepted-but-never-enqueued run (Redis refused the job), so the
    * client's retry with the same idempotency key starts afresh.
    */

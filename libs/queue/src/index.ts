@@ -18,3 +18,4 @@ export { createRedis, waitForRedis, type RedisRole } from './redis-connection';
 export { InvalidationBus, type InvalidationMessage } from './invalidation-bus';
 export { WebhookQueue, type ScheduledDelivery, type WebhookQueueOptions } from './webhook-queue';
 export { LuaScript } from './lua-script';
+export { ClusterLock } from './cluster-lock';

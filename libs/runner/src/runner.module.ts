@@ -8,6 +8,7 @@ import { ExecutionRunner } from './execution-runner';
 import { ExecutionWorker } from './execution-worker';
 import { EventPublisher } from './event-publisher';
 import { HostCapabilities } from './host-capabilities';
+import { PendingReconciler } from './pending-reconciler';
 import { ScriptCacheStore } from './script-cache-store';
 import { ScriptOutbound } from './script-outbound';
 import { TriggerJobs } from './trigger-jobs';
@@ -27,7 +28,8 @@ import { TenantConcurrencyGate } from './tenant-concurrency-gate';
     TenantConcurrencyGate,
     ExecutionWorker,
     ExecutionRetention,
+    PendingReconciler,
   ],
-  exports: [SandboxPool],
+  exports: [SandboxPool, PendingReconciler],
 })
 export class RunnerModule {}

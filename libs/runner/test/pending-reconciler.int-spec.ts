@@ -1,0 +1,101 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { loadConfig, type KilnConfig } from '@kiln/config';
+import { uuidv7 } from '@kiln/core';
+import { Database, ExecutionRepository } from '@kiln/db';
+import { createLogger } from '@kiln/observability';
+import { ExecutionQueue, QueueName } from '@kiln/queue';
+import { UnrecoverableError, Worker } from 'bullmq';
+import { createTestDatabase, createTestRedisPrefix, type TestDatabase } from '@kiln/testing';
+import type { ExecutionRunner } from '../src/execution-runner';
+import { PendingReconciler } from '../src/pending-reconciler';
+
+// A pending row whose job never reached Redis (the gateway died between the
+// INSERT and the enqueue) must get its job back, exactly once.
+describe('pending reconciler (real PostgreSQL and Redis)', () => {
+  const redisEnv = createTestRedisPrefix();
+  const redis = new Redis(redisEnv.url);
+  const logger = createLogger({ name: 'reconciler-test', level: 'silent' });
+  const tenantId = randomUUID();
+  let testDb: TestDatabase;
+  let db: Database;
+  let config: KilnConfig;
+  let queue: ExecutionQueue;
+  const lost: string[] = [];
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    db = new Database({ url: testDb.url, poolSize: 2 });
+    config = loadConfig({
+      KILN_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+      DATABASE_URL: testDb.url,
+      REDIS_URL: redisEnv.url,
+      KILN_REDIS_PREFIX: redisEnv.prefix,
+      KILN_RECONCILE_AFTER_MS: '0',
+    });
+    queue = new ExecutionQueue({ connection: redis, prefix: redisEnv.prefix, attempts: 3 });
+  });
+
+  afterAll(async () => {
+    await queue.close();
+    await db.close();
+    redis.disconnect();
+    await testDb.drop();
+    await redisEnv.cleanup();
+  });
+
+  const reconciler = () =>
+    new PendingReconciler(config, logger, redis, new ExecutionRepository(db), queue, {
+      markLost: async (id: string) => void lost.push(id),
+    } as unknown as ExecutionRunner);
+
+  async function pendingRow(approvalStatus: string | null = null): Promise<string> {
+    const id = uuidv7();
+    await db.pool.query(
+      `INSERT INTO executions (id, tenant_id, status, trigger, timeout_ms, memory_mb, approval_status)
+       VALUES ($1, $2, 'pending', '{"type":"api"}', 30000, 64, $3)`,
+      [id, tenantId, approvalStatus],
+    );
+    return id;
+  }
+
+  it('re-adds a missing job, leaves present ones alone, and is idempotent', async () => {
+    const orphan = await pendingRow();
+    const queued = await pendingRow();
+    await queue.enqueueRun(queued, { tenantId });
+    const approved = await pendingRow('approved');
+
+    const first = await reconciler().pass();
+    expect(first).toEqual({ checked: 3, reenqueued: 2, lost: 0 });
+    expect(await queue.queue.getJobState(orphan)).toBe('waiting');
+    expect(await queue.queue.getJobState(`${approved}.approved`)).toBe('waiting');
+    expect(await queue.queue.getJobState(approved)).toBe('unknown');
+
+    const second = await reconciler().pass();
+    expect(second).toEqual({ checked: 3, reenqueued: 0, lost: 0 });
+    expect(await queue.queue.getWaitingCount()).toBe(3);
+  });
+
+  it('ends a row whose job failed for good as lost', async () => {
+    const id = await pendingRow();
+    await queue.enqueueRun(id, { tenantId });
+    const connection = redis.duplicate({ maxRetriesPerRequest: null });
+    const failing = new Worker(QueueName.Executions, () => Promise.reject(new UnrecoverableError('gave up')), {
+      connection,
+      prefix: redisEnv.prefix,
+    });
+    await new Promise<void>((resolve) => failing.on('failed', (job) => job?.id === id && resolve()));
+    await failing.close();
+    connection.disconnect();
+    expect(await queue.queue.getJobState(id)).toBe('failed');
+    await reconciler().pass();
+    expect(lost).toContain(id);
+  });
+
+  it('lets only one worker reconcile at a time', async () => {
+    const holder = await redis.set(`${redisEnv.prefix}:reconcile:lock`, 'someone-else', 'PX', 5000, 'NX');
+    expect(holder).toBe('OK');
+    expect(await reconciler().pass()).toBeNull();
+    await redis.del(`${redisEnv.prefix}:reconcile:lock`);
+  });
+});
