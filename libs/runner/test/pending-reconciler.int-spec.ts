@@ -46,7 +46,7 @@ describe('pending reconciler (real PostgreSQL and Redis)', () => {
 
   const reconciler = () =>
     new PendingReconciler(config, logger, redis, new ExecutionRepository(db), queue, {
-      markLost: async (id: string) => void lost.push(id),
+      markLost: (id: string) => Promise.resolve(void lost.push(id)),
     } as unknown as ExecutionRunner);
 
   async function pendingRow(approvalStatus: string | null = null): Promise<string> {
