@@ -247,6 +247,9 @@ describe('triggers end to end', () => {
         const viaQuery = await call('GET', `private?x=1&apiKey=${tenant.key}`);
         expect(viaQuery.status).toBe(200);
         expect(viaQuery.json.query).toEqual({ x: '1' });
+        // A key-protected endpoint spends the key's rate-limit tokens like an API call.
+        expect(bearer.headers.get('x-ratelimit-limit')).toEqual(expect.any(String));
+        expect(Number(viaQuery.headers.get('x-ratelimit-remaining'))).toBeLessThan(Number(viaQuery.headers.get('x-ratelimit-limit')));
       });
 
       it('answers 409 for a paused script, and follows route changes at once', async () => {

@@ -1,5 +1,5 @@
-import { forwardRef, Module } from '@nestjs/common';
-import { ApiModule } from '../api.module';
+import { Module } from '@nestjs/common';
+import { ApiCoreModule } from '../api-core.module';
 import { registerCookieAuth } from '../auth/api-key.guard';
 import { ConsoleAuthController } from './console-auth.controller';
 import { ConsoleScriptsController } from './console-scripts.controller';
@@ -17,7 +17,7 @@ for (const prefix of CONSOLE_PATHS) registerCookieAuth(prefix, CONSOLE_COOKIE);
  * ScriptsService, RunsService and the repositories. See docs/console.md.
  */
 @Module({
-  imports: [forwardRef(() => ApiModule)],
+  imports: [ApiCoreModule],
   controllers: [ConsoleAuthController, ConsoleScriptsController],
 })
 export class ConsoleModule {}

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { hasScope, isValidEndpointPath, KilnError, normalizeEndpointPath } from '@kiln/core';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthContext } from '../auth/auth-context';
 import { presentedKey } from '../auth/api-key.guard';
 import { ApiKeyResolver } from '../auth/api-key-resolver';
+import { RateLimiter } from '../limits/rate-limiter';
 import { RunsService } from '../runs/runs.service';
 import { ScriptCache } from '../scripts/script-cache';
 import { EndpointRoutes } from './endpoint-routes';
@@ -25,9 +26,10 @@ export class EndpointRunner {
     private readonly scripts: ScriptCache,
     private readonly runs: RunsService,
     private readonly keys: ApiKeyResolver,
+    private readonly rateLimiter: RateLimiter,
   ) {}
 
-  async handle(request: FastifyRequest, tenantSlug: string, rawPath: string): Promise<EndpointReply> {
+  async handle(request: FastifyRequest, reply: FastifyReply, tenantSlug: string, rawPath: string): Promise<EndpointReply> {
     const path = normalizeEndpointPath(rawPath);
     const method = request.method.toUpperCase();
     const notFound = () => new KilnError(404, 'NOT_FOUND', `No endpoint ${method} /x/${tenantSlug}/${path}`);
@@ -42,7 +44,7 @@ export class EndpointRunner {
     const script = await this.scripts.get(tenant.id, scriptId);
     if (!script) throw notFound();
 
-    const auth = script.httpRequireKey ? await this.authenticate(request, tenant.id, tenantSlug) : null;
+    const auth = script.httpRequireKey ? await this.authenticate(request, reply, tenant.id, tenantSlug) : null;
     const httpRequest = toEndpointHttpRequest(request, path);
     const waitMs = script.timeoutMs + ENDPOINT_WAIT_MARGIN_MS;
     const outcome = await this.runs.start({
@@ -59,7 +61,7 @@ export class EndpointRunner {
     return toEndpointReply(outcome.executionId, outcome.finished, waitMs);
   }
 
-  private async authenticate(request: FastifyRequest, tenantId: string, tenantSlug: string): Promise<AuthContext> {
+  private async authenticate(request: FastifyRequest, reply: FastifyReply, tenantId: string, tenantSlug: string): Promise<AuthContext> {
     const auth = await this.keys.resolve(presentedKey(request));
     if (auth.tenantId !== tenantId && !auth.isAdmin) {
       throw KilnError.unauthorized(`This endpoint needs an API key of tenant '${tenantSlug}'`);
@@ -67,6 +69,8 @@ export class EndpointRunner {
     if (!hasScope(auth.scopes, 'executions.run')) {
       throw KilnError.forbidden('API key lacks the scope executions.run', 'MISSING_SCOPE');
     }
+    // A key-protected endpoint spends the key's tokens like any API call.
+    await this.rateLimiter.apply(request, reply, auth);
     return auth;
   }
 }

@@ -47,7 +47,7 @@ export class EndpointsController {
   }
 
   private async serve(request: FastifyRequest, reply: FastifyReply, slug: string, path: string | undefined): Promise<void> {
-    const answer = await this.runner.handle(request, slug, path ?? '');
+    const answer = await this.runner.handle(request, reply, slug, path ?? '');
     void reply.status(answer.status).headers(answer.headers);
     await reply.send(answer.body ?? undefined);
   }

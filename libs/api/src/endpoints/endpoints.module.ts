@@ -1,7 +1,7 @@
-import { forwardRef, Module, type OnModuleInit } from '@nestjs/common';
+import { Module, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
-import { ApiModule } from '../api.module';
+import { ApiCoreModule } from '../api-core.module';
 import { documentOperations } from '../docs/openapi-document';
 import { installEndpointBodyParser } from './endpoint-body-parser';
 import { EndpointRoutes } from './endpoint-routes';
@@ -30,7 +30,7 @@ for (const method of ['get', 'post', 'put', 'patch', 'delete'] as const) {
 
 /** Public HTTP endpoints bound to scripts (`triggers.http`). */
 @Module({
-  imports: [forwardRef(() => ApiModule)],
+  imports: [ApiCoreModule],
   controllers: [EndpointsController],
   providers: [EndpointRoutes, EndpointRunner],
 })

@@ -1,5 +1,5 @@
-import { forwardRef, Module } from '@nestjs/common';
-import { ApiModule } from '../api.module';
+import { Module } from '@nestjs/common';
+import { ApiCoreModule } from '../api-core.module';
 import { documentOperations } from '../docs/openapi-document';
 import { EventsController, publishEventBody } from './events.controller';
 
@@ -18,7 +18,7 @@ documentOperations({
 
 /** `POST /v1/events`. */
 @Module({
-  imports: [forwardRef(() => ApiModule)],
+  imports: [ApiCoreModule],
   controllers: [EventsController],
 })
 export class EventsModule {}

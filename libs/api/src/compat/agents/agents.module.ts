@@ -1,5 +1,5 @@
-import { forwardRef, Module } from '@nestjs/common';
-import { ApiModule } from '../../api.module';
+import { Module } from '@nestjs/common';
+import { ApiCoreModule } from '../../api-core.module';
 import { documentOperations } from '../../docs/openapi-document';
 import { registerErrorEnvelope } from '../../http/error-envelopes';
 import { AgentsController } from './agents.controller';
@@ -26,7 +26,7 @@ documentOperations(
 
 /** Document 002: the public agents API. */
 @Module({
-  imports: [forwardRef(() => ApiModule)],
+  imports: [ApiCoreModule],
   controllers: [AgentsController],
 })
 export class AgentsModule {}

@@ -1,5 +1,5 @@
-import { forwardRef, Module } from '@nestjs/common';
-import { ApiModule } from '../../api.module';
+import { Module } from '@nestjs/common';
+import { ApiCoreModule } from '../../api-core.module';
 import { documentOperations } from '../../docs/openapi-document';
 import { registerErrorEnvelope } from '../../http/error-envelopes';
 import { ApiRunController } from './api-run.controller';
@@ -30,7 +30,7 @@ documentOperations({
 
 /** Document 000: `POST /v2/script/run`. */
 @Module({
-  imports: [forwardRef(() => ApiModule)],
+  imports: [ApiCoreModule],
   controllers: [ApiRunController],
 })
 export class ApiRunModule {}

@@ -1,5 +1,5 @@
-import { forwardRef, Module } from '@nestjs/common';
-import { ApiModule } from '../../api.module';
+import { Module } from '@nestjs/common';
+import { ApiCoreModule } from '../../api-core.module';
 import { documentOperations } from '../../docs/openapi-document';
 import { registerErrorEnvelope } from '../../http/error-envelopes';
 import { LimitsModule } from '../../limits/limits.module';
@@ -30,7 +30,7 @@ documentOperations(
 
 /** Document 004: the code-node API. */
 @Module({
-  imports: [forwardRef(() => ApiModule), LimitsModule],
+  imports: [ApiCoreModule, LimitsModule],
   controllers: [CodeNodeController],
 })
 export class CodeNodeModule {}

@@ -1,5 +1,5 @@
-import { forwardRef, Module } from '@nestjs/common';
-import { ApiModule } from '../../api.module';
+import { Module } from '@nestjs/common';
+import { ApiCoreModule } from '../../api-core.module';
 import { registerAuthScheme } from '../../auth/api-key.guard';
 import { documentOperations } from '../../docs/openapi-document';
 import { registerErrorEnvelope } from '../../http/error-envelopes';
@@ -58,7 +58,7 @@ documentOperations(
 
 /** Document 003: the scenarios execution API. */
 @Module({
-  imports: [forwardRef(() => ApiModule)],
+  imports: [ApiCoreModule],
   controllers: [ScenariosController],
 })
 export class ScenariosModule {}
