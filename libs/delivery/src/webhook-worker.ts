@@ -3,7 +3,7 @@ import type { KilnConfig } from '@kiln/config';
 import type { Logger } from '@kiln/observability';
 import type { OutboundClient } from '@kiln/outbound';
 import { InjectConfig, InjectLogger, InjectRedis } from '@kiln/platform';
-import { createRedis, JobName, QueueName, waitForRedis, webhookDeliverPayload } from '@kiln/queue';
+import { closeWorkerWithin, createRedis, JobName, QueueName, waitForRedis, webhookDeliverPayload } from '@kiln/queue';
 import { DelayedError, type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { HostBreakers } from './host-breakers';
@@ -60,19 +60,11 @@ export class WebhookWorker implements OnApplicationBootstrap, BeforeApplicationS
   // PostgreSQL and Redis (the platform's connections) to record and reschedule.
   async beforeApplicationShutdown(): Promise<void> {
     await this.relay.stop();
-    const worker = this.worker;
-    if (worker) {
-      const grace = this.config.shutdownGraceMs;
-      let timer: NodeJS.Timeout | undefined;
-      const forced = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), grace);
-      });
-      const result = await Promise.race([worker.close().then(() => 'closed' as const), forced]);
-      clearTimeout(timer);
-      if (result === 'timeout') {
-        this.logger.warn({ graceMs: grace }, 'grace period over; closing with webhook attempts in flight (they will be re-sent)');
-        await worker.close(true);
-      }
+    if (this.worker) {
+      const graceMs = this.config.shutdownGraceMs;
+      await closeWorkerWithin(this.worker, graceMs, () =>
+        this.logger.warn({ graceMs }, 'grace period over; closing with webhook attempts in flight (they will be re-sent)'),
+      );
     }
   }
 

@@ -19,3 +19,4 @@ export { InvalidationBus, type InvalidationMessage } from './invalidation-bus';
 export { WebhookQueue, type ScheduledDelivery, type WebhookQueueOptions } from './webhook-queue';
 export { LuaScript } from './lua-script';
 export { ClusterLock } from './cluster-lock';
+export { closeWorkerWithin } from './close-worker';

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import type { KilnConfig } from '@kiln/config';
 import type { Logger } from '@kiln/observability';
 import { InjectConfig, InjectLogger, InjectRedis } from '@kiln/platform';
-import { createRedis, ExecutionSignals, executionRunPayload, JobName, QueueName, waitForRedis } from '@kiln/queue';
+import { closeWorkerWithin, createRedis, ExecutionSignals, executionRunPayload, JobName, QueueName, waitForRedis } from '@kiln/queue';
 import { SandboxPool } from '@kiln/sandbox';
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -65,20 +65,12 @@ export class ExecutionWorker implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async onApplicationShutdown(): Promise<void> {
-    const worker = this.worker;
-    if (worker) {
-      const grace = this.config.shutdownGraceMs;
-      let timer: NodeJS.Timeout | undefined;
-      const forced = new Promise<'timeout'>((resolve) => {
-        timer = setTimeout(() => resolve('timeout'), grace);
-      });
-      const result = await Promise.race([worker.close().then(() => 'closed' as const), forced]);
-      clearTimeout(timer);
-      if (result === 'timeout') {
+    if (this.worker) {
+      const graceMs = this.config.shutdownGraceMs;
+      await closeWorkerWithin(this.worker, graceMs, () =>
         // Runs still going are left to another worker's stalled-job recovery.
-        this.logger.warn({ graceMs: grace }, 'grace period over; closing the worker with runs still active');
-        await worker.close(true);
-      }
+        this.logger.warn({ graceMs }, 'grace period over; closing the worker with runs still active'),
+      );
     }
     await this.pool.close(1000).catch(() => undefined);
     this.connection?.disconnect();

@@ -1,6 +1,8 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
 import { EXECUTION_STATUSES, KilnError, toExecutionView, type ExecutionView } from '@kiln/core';
+import type { KilnConfig } from '@kiln/config';
 import { ExecutionRepository } from '@kiln/db';
+import { InjectConfig } from '@kiln/platform';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { AuthContext } from '../auth/auth-context';
@@ -8,6 +10,7 @@ import { Auth, RequireScopes } from '../auth/auth.decorators';
 import { pageQuery } from '../http/page-query';
 import { uuidParam } from '../http/uuid-param';
 import { ZodPipe } from '../http/zod-body.pipe';
+import { answerRun } from '../runs/run-reply';
 import { ExecutionControl } from './execution-control';
 
 const listQuery = pageQuery.extend({
@@ -56,6 +59,7 @@ function summaryView(e: {
 @Controller('v1/executions')
 export class ExecutionsController {
   constructor(
+    @InjectConfig() private readonly config: KilnConfig,
     private readonly executions: ExecutionRepository,
     private readonly control: ExecutionControl,
   ) {}
@@ -95,20 +99,7 @@ export class ExecutionsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     const outcome = await this.control.retry(auth, id, body.wait);
-    void reply.header('Location', `/v1/executions/${outcome.executionId}`);
-    if (outcome.finished) {
-      void reply.status(200);
-      return outcome.finished;
-    }
-    void reply.status(202);
-    return {
-      executionId: outcome.executionId,
-      status: outcome.status,
-      scriptId: outcome.scriptId,
-      scriptVersion: outcome.scriptVersion,
-      retryOf: id,
-      createdAt: outcome.createdAt.toISOString(),
-    };
+    return answerRun(reply, outcome, { publicUrl: this.config.http.publicUrl, retryOf: id });
   }
 
   @Post(':id/approve')

@@ -10,7 +10,8 @@ import { ScriptCache } from '../scripts/script-cache';
 import { ScriptsService } from '../scripts/scripts.service';
 import { WebhookUrlGuard } from '../webhooks/webhook-url-guard';
 import { adhocRunBody, idempotencyHeader, scriptRunBody, type AdhocRunBody, type ScriptRunBody } from './run.dto';
-import { RunsService, type RunOutcome } from './runs.service';
+import { answerRun } from './run-reply';
+import { RunsService } from './runs.service';
 
 @Controller('v1')
 @RequireScopes('executions.run')
@@ -47,7 +48,7 @@ export class RunsController {
       waitMs: this.runs.waitMsFrom(body.wait),
       allowDraft: true,
     });
-    return this.answer(outcome, reply);
+    return answerRun(reply, outcome, { publicUrl: this.config.http.publicUrl });
   }
 
   @Post('runs')
@@ -71,7 +72,7 @@ export class RunsController {
       idempotencyKey: this.idempotencyKey(body.idempotencyKey, idempotencyKeyHeader),
       waitMs: this.runs.waitMsFrom(body.wait),
     });
-    return this.answer(outcome, reply);
+    return answerRun(reply, outcome, { publicUrl: this.config.http.publicUrl });
   }
 
   private idempotencyKey(fromBody: string | undefined, fromHeader: string | undefined): string | null {
@@ -80,24 +81,5 @@ export class RunsController {
     const parsed = idempotencyHeader.safeParse(fromHeader);
     if (!parsed.success) throw KilnError.validation([{ field: 'Idempotency-Key', message: 'must be 1-255 printable ASCII characters without spaces' }]);
     return parsed.data;
-  }
-
-  /** 200 with the execution when it ended within the wait, else 202 and where to poll. */
-  private answer(outcome: RunOutcome, reply: FastifyReply) {
-    const location = `${this.config.http.publicUrl ?? ''}/v1/executions/${outcome.executionId}`;
-    void reply.header('Location', location);
-    if (!outcome.created) void reply.header('Idempotent-Replayed', 'true');
-    if (outcome.finished) {
-      void reply.status(200);
-      return outcome.finished;
-    }
-    void reply.status(202);
-    return {
-      executionId: outcome.executionId,
-      status: outcome.status,
-      scriptId: outcome.scriptId,
-      scriptVersion: outcome.scriptVersion,
-      createdAt: outcome.createdAt.toISOString(),
-    };
   }
 }
