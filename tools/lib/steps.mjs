@@ -73,11 +73,11 @@ export async function generatePrismaClient() {
   });
 }
 
-/** SWC compiles apps/ and libs/ into dist/ (tsc type-checks separately). */
+/** SWC compiles apps/, libs/ and the benchmark harness (bench/src) into dist/ (tsc type-checks separately). */
 export async function compile() {
   // Compiled over the previous build rather than after deleting it, so a
   // running test or app never finds dist/ missing halfway.
-  await mustRun('compile (swc)', process.execPath, [path.join(root, 'node_modules', '@swc', 'cli', 'bin', 'swc.js'), 'apps', 'libs', '-d', 'dist', '--copy-files', '--quiet', '--ignore', '**/*.spec.ts,**/*.int-spec.ts,**/*.e2e-spec.ts,**/test/**'], {});
+  await mustRun('compile (swc)', process.execPath, [path.join(root, 'node_modules', '@swc', 'cli', 'bin', 'swc.js'), 'apps', 'libs', 'bench/src', '-d', 'dist', '--copy-files', '--quiet', '--ignore', '**/*.spec.ts,**/*.int-spec.ts,**/*.e2e-spec.ts,**/test/**'], {});
 }
 
 export async function typecheck() {
@@ -88,7 +88,7 @@ export async function lint() {
   const env = { NX_DAEMON: 'false', NX_NO_CLOUD: 'true', NX_SKIP_NX_CACHE: 'true' };
   // The module-boundary rule reads Nx's project graph; compute it first.
   await mustRun('project graph (nx)', process.execPath, [path.join(root, 'node_modules', 'nx', 'dist', 'bin', 'nx.js'), 'show', 'projects'], { env, stdio: ['ignore', 'ignore', 'inherit'] });
-  await mustRun('lint (eslint, module boundaries)', process.execPath, [path.join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), 'apps', 'libs', 'tools', 'test', '--max-warnings=0', '--no-error-on-unmatched-pattern'], { env });
+  await mustRun('lint (eslint, module boundaries)', process.execPath, [path.join(root, 'node_modules', 'eslint', 'bin', 'eslint.js'), 'apps', 'libs', 'tools', 'bench', 'test', '--max-warnings=0', '--no-error-on-unmatched-pattern'], { env });
 }
 
 export { prismaEnv };

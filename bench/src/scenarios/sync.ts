@@ -1,0 +1,43 @@
+import { executionStats, expectCompleted, profiled, runRequest, type BenchContext, type ExecutionWindowStats } from '../context';
+import { runLoad } from '../load';
+import { say } from '../log';
+import { loadSummary, type LoadSummary } from './floor';
+
+export interface SyncResults {
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  requests: number;
+  errors: number;
+  load: LoadSummary;
+  /** The same runs seen from the database: how much of the latency is queue, sandbox, recording. */
+  executions: ExecutionWindowStats;
+}
+
+/** Wait mode, one connection: the latency a caller sees for one run. */
+export async function syncScenario(ctx: BenchContext, script = 'sync'): Promise<SyncResults> {
+  const s = ctx.settings;
+  say(`scenario sync: 1 connection, ${s.syncRequests} wait-mode runs of '${script}' (after ${s.syncWarmupRequests} warm-up runs)`);
+  const load = await profiled(ctx, 'sync', () =>
+    runLoad({
+      label: 'sync',
+      url: ctx.stack.url,
+      connections: 1,
+      warmupRequests: s.syncWarmupRequests,
+      requests: s.syncRequests,
+      request: () => runRequest(ctx, script, { wait: true }),
+      check: expectCompleted,
+    }),
+  );
+  const executions = await executionStats(ctx, (ctx.tenant.scripts[script] as { id: string }).id, load.windowStart, load.windowEnd + 1);
+  say(`  sync: p50 ${load.latency.p50Ms} ms, p90 ${load.latency.p90Ms} ms, p99 ${load.latency.p99Ms} ms, errors ${load.errors}`);
+  return {
+    p50Ms: load.latency.p50Ms,
+    p90Ms: load.latency.p90Ms,
+    p99Ms: load.latency.p99Ms,
+    requests: load.requests,
+    errors: load.errors,
+    load: loadSummary(load),
+    executions,
+  };
+}

@@ -1,0 +1,106 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Redis } from 'ioredis';
+import { testEnv, uniqueSuffix } from '@kiln/testing';
+
+// The harness runs end to end in --smoke mode and writes a well-formed
+// results file. No timing assertions: numbers live in the harness, not here.
+const ROOT = path.resolve(__dirname, '..', '..');
+const MAIN = path.join(ROOT, 'dist', 'bench', 'src', 'main.js');
+
+const isNumber = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
+
+function get(object: unknown, dotted: string): unknown {
+  return dotted.split('.').reduce<unknown>((o, k) => (o && typeof o === 'object' ? (o as Record<string, unknown>)[k] : undefined), object);
+}
+
+describe('benchmark harness (npm run bench -- --smoke)', () => {
+  const env = testEnv();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'kiln-bench-test-'));
+  const out = path.join(dir, 'results.json');
+  const prefix = `${env.redisPrefix}-bench-${uniqueSuffix()}`;
+  let exitCode: number | null = null;
+  let output = '';
+  let results: any;
+
+  beforeAll(async () => {
+    const child = spawn(process.execPath, [MAIN, '--smoke', '--out', out], {
+      cwd: ROOT,
+      env: { ...process.env, KILN_BENCH_DATABASE_URL: env.adminDatabaseUrl, KILN_BENCH_REDIS_URL: env.redisUrl, KILN_BENCH_REDIS_PREFIX: prefix },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    exitCode = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    if (existsSync(out)) results = JSON.parse(readFileSync(out, 'utf8'));
+  }, 150_000);
+
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('finishes without errors and says what it is doing', () => {
+    if (exitCode !== 0) throw new Error(`harness exited ${exitCode}:\n${output.slice(-4000)}`);
+    expect(output).toContain('scenario floor:');
+    expect(output).toContain('scenario async:');
+    expect(output).toMatch(/Kiln ÷ floor/);
+    expect(results.errors).toEqual([]);
+  });
+
+  it('writes every figure the issue asks for, as numbers', () => {
+    const required = [
+      'floor.rps',
+      'floor.p50Ms',
+      'sync.p50Ms',
+      'sync.p99Ms',
+      'async.completedPerSec',
+      'async.e2eP50Ms',
+      'async.e2eP99Ms',
+      'cost.redisCommandsPerExecution',
+      'cost.pgTransactionsPerExecution',
+      'ratios.asyncVsFloor',
+      'ratios.syncP50VsFloor',
+    ];
+    expect(required.filter((key) => !isNumber(get(results, key)))).toEqual([]);
+    expect(results).toMatchObject({ schemaVersion: 1, mode: 'smoke' });
+    expect(results.ratios.asyncVsFloor).toBeCloseTo(results.async.completedPerSec / results.floor.rps, 2);
+    for (const section of ['cpuHeavy', 'memory', 'scaling', 'growth', 'webhook']) expect(results[section]).not.toBeNull();
+    expect(results.targets.length).toBeGreaterThanOrEqual(9);
+    for (const t of results.targets) expect(Object.keys(t).sort()).toEqual(['description', 'id', 'met', 'target', 'value']);
+  });
+
+  it('counts real work: executions were accepted, run and counted from the database', () => {
+    expect(results.async.window.statuses['202']).toBeGreaterThan(0);
+    expect(results.async.window.executions.completed).toBeGreaterThan(0);
+    expect(results.cost.executions).toBe(results.settings.costExecutions);
+    expect(results.cost.pgTransactionsPerExecution).toBeGreaterThan(0);
+    expect(results.cost.redisCommandsPerExecution).toBeGreaterThan(0);
+  });
+
+  it('cleans up its database and Redis keys', async () => {
+    const rows: string[] = [];
+    const { Client } = await import('pg');
+    const client = new Client({ connectionString: env.adminDatabaseUrl });
+    await client.connect();
+    try {
+      const res = await client.query<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = $1', [`kiln_bench_${results.runId}`]);
+      rows.push(...res.rows.map((r) => r.datname));
+    } finally {
+      await client.end();
+    }
+    expect(rows).toEqual([]);
+    const redis = new Redis(env.redisUrl);
+    const left: string[] = [];
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+        cursor = next;
+        left.push(...keys);
+      } while (cursor !== '0');
+    } finally {
+      redis.disconnect();
+    }
+    expect(left).toEqual([]);
+  });
+});
