@@ -257,7 +257,7 @@ export async function deleteRedisPrefix(redis: Redis, prefix: string): Promise<n
 /** Databases of benchmark runs that crashed or were killed more than two hours ago. */
 export async function dropStaleBenchDatabases(adminUrl: string): Promise<number> {
   const cutoff = Math.floor(Date.now() / 1000) - 2 * 3600;
-  const rows = await adminQuery<{ datname: string }>(adminUrl, `SELECT datname FROM pg_database WHERE datname LIKE '${BENCH_DATABASE_PREFIX}%'`);
+  const rows = await adminQuery<{ datname: string }>(adminUrl, `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, [BENCH_DATABASE_PREFIX]);
   let dropped = 0;
   for (const { datname } of rows) {
     const stamp = parseInt(datname.slice(BENCH_DATABASE_PREFIX.length).slice(0, 6), 36);

@@ -22,8 +22,8 @@ export async function prepareTemplate(adminUrl, { pgQuery, withDatabase, say }) 
   const hash = migrationsHash();
   // Named <hash>_<created, base36 seconds>: a run on newer migrations can
   // tell how old another run's template is before dropping it.
-  const current = await pgQuery(adminUrl, `SELECT datname FROM pg_database WHERE datname LIKE $1 AND datname NOT LIKE '%building' ORDER BY datname DESC LIMIT 1`, [
-    `${TEMPLATE_PREFIX}${hash}_%`,
+  const current = await pgQuery(adminUrl, `SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND NOT datname LIKE '%building' ORDER BY datname DESC LIMIT 1`, [
+    `${TEMPLATE_PREFIX}${hash}_`,
   ]);
   if (current.rowCount > 0) {
     say(`test template database ${current.rows[0].datname} is current`);
@@ -40,7 +40,7 @@ export async function prepareTemplate(adminUrl, { pgQuery, withDatabase, say }) 
   // Templates of other migration sets may still be in use by a concurrent
   // run (another branch, another engineer): drop only those over a day old.
   const cutoff = Math.floor(Date.now() / 1000) - 24 * 3600;
-  const old = await pgQuery(adminUrl, `SELECT datname FROM pg_database WHERE datname LIKE '${TEMPLATE_PREFIX}%' AND datname <> $1`, [name]);
+  const old = await pgQuery(adminUrl, `SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND datname <> $2`, [TEMPLATE_PREFIX, name]);
   for (const { datname } of old.rows) {
     const created = parseInt(datname.split('_').pop(), 36);
     if (!datname.startsWith(`${TEMPLATE_PREFIX}${hash}`) && (!Number.isFinite(created) || created < cutoff)) {
@@ -53,7 +53,9 @@ export async function prepareTemplate(adminUrl, { pgQuery, withDatabase, say }) 
 /** Test databases of runs that started more than two hours ago (crashed or killed). */
 export async function dropStaleTestDatabases(adminUrl, { pgQuery }) {
   const cutoff = Math.floor(Date.now() / 1000) - 2 * 3600;
-  const rows = await pgQuery(adminUrl, `SELECT datname FROM pg_database WHERE datname LIKE '${PREFIX}%'`);
+  // starts_with, not LIKE: in LIKE patterns `_` matches any character, and
+  // 'kiln_t_%' would match the templates (kiln_tpl_…) too.
+  const rows = await pgQuery(adminUrl, `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, [PREFIX]);
   for (const { datname } of rows.rows) {
     const stamp = parseInt(datname.slice(PREFIX.length).split('_')[0].slice(0, 6), 36);
     if (Number.isFinite(stamp) && stamp < cutoff) await pgQuery(adminUrl, `DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`).catch(() => undefined);
@@ -61,7 +63,7 @@ export async function dropStaleTestDatabases(adminUrl, { pgQuery }) {
 }
 
 export async function dropRunDatabases(adminUrl, runId, { pgQuery, say }) {
-  const rows = await pgQuery(adminUrl, `SELECT datname FROM pg_database WHERE datname LIKE $1`, [`${PREFIX}${runId}%`]);
+  const rows = await pgQuery(adminUrl, `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, [`${PREFIX}${runId}`]);
   for (const { datname } of rows.rows) await pgQuery(adminUrl, `DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
   say(`dropped ${rows.rowCount} test databases`);
 }

@@ -29,3 +29,4 @@ export {
 export { toExecutionView, type ExecutionView, type ExecutionViewSource } from './execution-view';
 export { checkBracketBalance, type BracketBalance, type BracketKind } from './bracket-balance';
 export { MAX_RECORDED_STEPS, hasWarnings, hostCallStep, jsonByteLength, redactUrl, storedSteps, type ExecutionStep } from './execution-steps';
+export { GroupCommit } from './group-commit';

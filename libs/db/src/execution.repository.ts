@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { ExecutionError, ExecutionStatus, ExecutionTrigger } from '@kiln/core';
+import { GroupCommit, type ExecutionError, type ExecutionStatus, type ExecutionTrigger } from '@kiln/core';
 import { Database } from './database';
 import { Prisma, type Execution } from './generated/prisma/client';
-import { OUTBOX_CTE, OUTBOX_IDS, outboxIds, outboxStatement } from './webhook-outbox';
+import { OUTBOX_CTE, OUTBOX_IDS, outboxIds, outboxIdsOf, outboxStatement } from './webhook-outbox';
 
 export type { Execution };
 
@@ -163,9 +163,71 @@ function insertParams(e: NewExecution): unknown[] {
   ];
 }
 
+/** Rows per group-commit statement, and statements of one kind in flight at once. */
+const GROUP = { maxBatch: 64, maxInFlight: 2 };
+
 @Injectable()
 export class ExecutionRepository {
+  // The three statements every execution makes (insert, claim, finish) go
+  // through group commit: alone they are sent at once, under load the ones
+  // that arrive together share one statement, one round trip and one
+  // transaction (see GroupCommit).
+  private readonly inserts = new GroupCommit<NewExecution, Date>((items) => this.insertMany(items), GROUP);
+  private readonly claims = new GroupCommit<{ id: string; workerId: string }, ClaimedExecution | null>(async (items) => {
+    const byWorker = new Map<string, string[]>();
+    for (const item of items) byWorker.set(item.workerId, [...(byWorker.get(item.workerId) ?? []), item.id]);
+    const claimed = new Map<string, ClaimedExecution>();
+    for (const [workerId, ids] of byWorker) for (const [id, row] of await this.claimMany(ids, workerId)) claimed.set(id, row);
+    return items.map((item) => claimed.get(item.id) ?? null);
+  }, GROUP);
+  private readonly finishes = new GroupCommit<{ id: string; update: FinishedUpdate }, FinishedExecution | null>(async (items) => {
+    const finished = await this.finishMany(items);
+    return items.map((item) => finished.get(item.id) ?? null);
+  }, GROUP);
+
   constructor(private readonly db: Database) {}
+
+  /** Inserts pending executions in one statement; returns each one's created_at, in order. */
+  async insertMany(executions: readonly NewExecution[]): Promise<Date[]> {
+    const column = <T>(pick: (e: NewExecution) => T) => executions.map(pick);
+    const { rows } = await this.db.pool.query<{ id: string; created_at: Date }>(
+      {
+        name: 'kiln_execution_insert_many',
+        text: `INSERT INTO executions (${INSERT_COLUMNS})
+               SELECT v.id, v.tenant_id, v.script_id, v.script_version, v.api_key_id, 'pending', v.trigger::jsonb, v.input::jsonb,
+                      v.metadata::jsonb, v.webhook_url, v.adhoc_source, v.timeout_ms, v.memory_mb, v.retry_of, v.chain_depth,
+                      v.parent_execution_id
+                 FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::int[], $5::uuid[], $6::text[], $7::text[], $8::text[],
+                             $9::text[], $10::text[], $11::int[], $12::int[], $13::uuid[], $14::int[], $15::uuid[])
+                   AS v(id, tenant_id, script_id, script_version, api_key_id, trigger, input, metadata, webhook_url, adhoc_source,
+                        timeout_ms, memory_mb, retry_of, chain_depth, parent_execution_id)
+               RETURNING id::text, created_at`,
+        values: [
+          column((e) => e.id),
+          column((e) => e.tenantId),
+          column((e) => e.scriptId),
+          column((e) => e.scriptVersion),
+          column((e) => e.apiKeyId),
+          column((e) => jsonParam(e.trigger)),
+          column((e) => jsonParam(e.input)),
+          column((e) => jsonParam(e.metadata)),
+          column((e) => e.webhookUrl),
+          column((e) => e.adhocSource),
+          column((e) => e.timeoutMs),
+          column((e) => e.memoryMb),
+          column((e) => e.retryOf ?? null),
+          column((e) => e.chainDepth ?? 0),
+          column((e) => e.parentExecutionId ?? null),
+        ],
+      },
+    );
+    const createdAt = new Map(rows.map((r) => [r.id, r.created_at]));
+    return executions.map((e) => {
+      const at = createdAt.get(e.id);
+      if (!at) throw new Error(`execution ${e.id} was not inserted`);
+      return at;
+    });
+  }
 
   /**
    * Inserts a pending execution in one statement. With an idempotency key,
@@ -174,11 +236,8 @@ export class ExecutionRepository {
    */
   async create(execution: NewExecution, idempotency?: { key: string; ttlMs: number }): Promise<{ id: string; created: boolean; createdAt: Date }> {
     if (!idempotency) {
-      const { rows } = await this.db.pool.query<{ created_at: Date }>(
-        `INSERT INTO executions (${INSERT_COLUMNS}) VALUES (${INSERT_VALUES}) RETURNING created_at`,
-        insertParams(execution),
-      );
-      return { id: execution.id, created: true, createdAt: (rows[0] as { created_at: Date }).created_at };
+      const createdAt = await this.inserts.submit(execution);
+      return { id: execution.id, created: true, createdAt };
     }
     const params = [...insertParams(execution), idempotency.key, idempotency.ttlMs];
     const { rows } = await this.db.pool.query<{ claimed: string | null; created_at: Date | null }>(
@@ -215,6 +274,15 @@ export class ExecutionRepository {
    * returning everything the run needs. null: cancelled or already finished.
    */
   async claim(id: string, workerId: string): Promise<ClaimedExecution | null> {
+    return this.claims.submit({ id, workerId });
+  }
+
+  /**
+   * claim() for many executions in one statement (one transaction): what the
+   * worker's group commit sends when several runs start at once. Executions
+   * that cannot be claimed are absent from the map.
+   */
+  async claimMany(ids: readonly string[], workerId: string): Promise<Map<string, ClaimedExecution>> {
     // attempts becomes 1 on the first claim only: a re-claim after a worker
     // crash, or the continuation after an approval, starts nothing new, so
     // execution.started goes out once per execution.
@@ -224,7 +292,7 @@ export class ExecutionRepository {
          UPDATE executions e
             SET status = 'running', started_at = now(), attempts = e.attempts + 1, worker_id = $2,
                 queue_wait_ms = COALESCE(e.queue_wait_ms, GREATEST(0, (EXTRACT(EPOCH FROM (now() - e.created_at)) * 1000)::int))
-          WHERE e.id = $1::uuid AND e.status IN ('pending', 'running')
+          WHERE e.id = ANY($1::uuid[]) AND e.status IN ('pending', 'running')
           RETURNING e.*, CASE WHEN e.attempts = 1 THEN 'execution.started' END AS webhook_event
        )${OUTBOX_CTE}
        SELECT e.id::text, e.tenant_id::text, e.script_id::text, e.script_version, e.api_key_id::text, e.trigger, e.input,
@@ -232,37 +300,39 @@ export class ExecutionRepository {
               e.approval_comment, e.chain_depth, e.created_at, e.started_at, e.queue_wait_ms,
               (SELECT v.source FROM script_versions v WHERE v.script_id = e.script_id AND v.version = e.script_version) AS source,
               (SELECT s.env_enc FROM scripts s WHERE s.id = e.script_id) AS env_enc,
-              ${OUTBOX_IDS}
+              ${outboxIdsOf('e')}
          FROM upd e`,
-        [id, workerId],
+        [ids, workerId],
       ),
     );
-    const r = rows[0];
-    if (!r) return null;
-    return {
-      id: r.id as string,
-      tenantId: r.tenant_id as string,
-      scriptId: (r.script_id as string | null) ?? null,
-      scriptVersion: (r.script_version as number | null) ?? null,
-      apiKeyId: (r.api_key_id as string | null) ?? null,
-      trigger: r.trigger as ExecutionTrigger,
-      input: r.input ?? null,
-      metadata: r.metadata ?? null,
-      adhocSource: (r.adhoc_source as string | null) ?? null,
-      source: (r.source as string | null) ?? null,
-      envEnc: (r.env_enc as string | null) ?? null,
-      timeoutMs: r.timeout_ms as number,
-      memoryMb: r.memory_mb as number,
-      attempts: r.attempts as number,
-      approval: r.approval ?? null,
-      approvalStatus: (r.approval_status as string | null) ?? null,
-      approvalComment: (r.approval_comment as string | null) ?? null,
-      chainDepth: r.chain_depth as number,
-      createdAt: r.created_at as Date,
-      startedAt: r.started_at as Date,
-      queueWaitMs: r.queue_wait_ms as number,
-      webhookDeliveryIds: outboxIds(r),
-    };
+    const claimed = new Map<string, ClaimedExecution>();
+    for (const r of rows) {
+      claimed.set(r.id as string, {
+        id: r.id as string,
+        tenantId: r.tenant_id as string,
+        scriptId: (r.script_id as string | null) ?? null,
+        scriptVersion: (r.script_version as number | null) ?? null,
+        apiKeyId: (r.api_key_id as string | null) ?? null,
+        trigger: r.trigger as ExecutionTrigger,
+        input: r.input ?? null,
+        metadata: r.metadata ?? null,
+        adhocSource: (r.adhoc_source as string | null) ?? null,
+        source: (r.source as string | null) ?? null,
+        envEnc: (r.env_enc as string | null) ?? null,
+        timeoutMs: r.timeout_ms as number,
+        memoryMb: r.memory_mb as number,
+        attempts: r.attempts as number,
+        approval: r.approval ?? null,
+        approvalStatus: (r.approval_status as string | null) ?? null,
+        approvalComment: (r.approval_comment as string | null) ?? null,
+        chainDepth: r.chain_depth as number,
+        createdAt: r.created_at as Date,
+        startedAt: r.started_at as Date,
+        queueWaitMs: r.queue_wait_ms as number,
+        webhookDeliveryIds: outboxIds(r),
+      });
+    }
+    return claimed;
   }
 
   /**
@@ -271,46 +341,58 @@ export class ExecutionRepository {
    * recorded outcome wins, so completion is recorded at most once.
    */
   async finish(id: string, update: FinishedUpdate): Promise<FinishedExecution | null> {
+    return this.finishes.submit({ id, update });
+  }
+
+  /** finish() for many executions in one statement (one transaction); rows no longer running are absent. */
+  async finishMany(items: readonly { id: string; update: FinishedUpdate }[]): Promise<Map<string, FinishedExecution>> {
+    const column = <T>(pick: (u: FinishedUpdate) => T) => items.map((item) => pick(item.update));
     const { rows } = await this.db.pool.query<Record<string, unknown>>(
       outboxStatement(
-        `WITH upd AS (
-         UPDATE executions
-            SET status = $2::"ExecutionStatus", output = $3::jsonb, error = $4::jsonb,
+        `WITH v AS (
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool[], $7::int[], $8::text[], $9::text[])
+             AS v(id, status, output, error, logs, logs_truncated, duration_ms, approval, steps)
+       ), upd AS (
+         UPDATE executions e
+            SET status = v.status::"ExecutionStatus", output = v.output::jsonb, error = v.error::jsonb,
                 -- An approval continuation adds its logs to those of the run that asked for approval.
-                logs = CASE WHEN approval_status = 'approved' THEN COALESCE(logs, '[]'::jsonb) || $5::jsonb ELSE $5::jsonb END,
-                logs_truncated = CASE WHEN approval_status = 'approved' THEN logs_truncated OR $6 ELSE $6 END,
-                duration_ms = $7::int, approval = COALESCE($8::jsonb, approval),
-                steps = CASE WHEN $9::jsonb IS NULL THEN steps ELSE COALESCE(steps, '[]'::jsonb) || $9::jsonb END,
-                finished_at = CASE WHEN $2 = 'pending_approval' THEN NULL ELSE now() END
-          WHERE id = $1::uuid AND status = 'running'
-          RETURNING *, 'execution.' || status::text AS webhook_event
+                logs = CASE WHEN e.approval_status = 'approved' THEN COALESCE(e.logs, '[]'::jsonb) || v.logs::jsonb ELSE v.logs::jsonb END,
+                logs_truncated = CASE WHEN e.approval_status = 'approved' THEN e.logs_truncated OR v.logs_truncated ELSE v.logs_truncated END,
+                duration_ms = v.duration_ms, approval = COALESCE(v.approval::jsonb, e.approval),
+                steps = CASE WHEN v.steps IS NULL THEN e.steps ELSE COALESCE(e.steps, '[]'::jsonb) || v.steps::jsonb END,
+                finished_at = CASE WHEN v.status = 'pending_approval' THEN NULL ELSE now() END
+           FROM v
+          WHERE e.id = v.id AND e.status = 'running'
+          RETURNING e.*, 'execution.' || e.status::text AS webhook_event
        )${OUTBOX_CTE}
        SELECT id::text, tenant_id::text, script_id::text, status, started_at, finished_at, ${OUTBOX_IDS} FROM upd`,
         [
-          id,
-          update.status,
-          jsonParam(update.output),
-          jsonParam(update.error),
-          JSON.stringify(update.logs),
-          update.logsTruncated,
-          update.durationMs,
-          jsonParam(update.approval),
+          items.map((item) => item.id),
+          column((u) => u.status),
+          column((u) => jsonParam(u.output)),
+          column((u) => jsonParam(u.error)),
+          column((u) => JSON.stringify(u.logs)),
+          column((u) => u.logsTruncated),
+          column((u) => u.durationMs),
+          column((u) => jsonParam(u.approval)),
           // Appended: an approval continuation adds its steps to the first run's.
-          jsonParam(update.steps && update.steps.length > 0 ? update.steps : null),
+          column((u) => jsonParam(u.steps && u.steps.length > 0 ? u.steps : null)),
         ],
       ),
     );
-    const r = rows[0];
-    if (!r) return null;
-    return {
-      id: r.id as string,
-      tenantId: r.tenant_id as string,
-      scriptId: (r.script_id as string | null) ?? null,
-      status: r.status as ExecutionStatus,
-      startedAt: (r.started_at as Date | null) ?? null,
-      finishedAt: (r.finished_at as Date | null) ?? null,
-      webhookDeliveryIds: outboxIds(r),
-    };
+    const finished = new Map<string, FinishedExecution>();
+    for (const r of rows) {
+      finished.set(r.id as string, {
+        id: r.id as string,
+        tenantId: r.tenant_id as string,
+        scriptId: (r.script_id as string | null) ?? null,
+        status: r.status as ExecutionStatus,
+        startedAt: (r.started_at as Date | null) ?? null,
+        finishedAt: (r.finished_at as Date | null) ?? null,
+        webhookDeliveryIds: outboxIds(r),
+      });
+    }
+    return finished;
   }
 
   /** Ends a non-terminal execution that can no longer run (retries exhausted after crashes). */

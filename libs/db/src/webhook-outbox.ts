@@ -93,11 +93,17 @@ webhook_outbox AS (
          'msg_' || replace(gen_random_uuid()::text, '-', ''), ${PAYLOAD}, 'pending', 0, 0, now(), now()
     FROM webhook_targets t
     JOIN upd u ON u.id = t.execution_id
-  RETURNING id
+  RETURNING id, execution_id
 )`;
 
-/** A select-list item: the ids of the deliveries this statement wrote (text[]). */
-export const OUTBOX_IDS = `ARRAY(SELECT o.id::text FROM webhook_outbox o) AS webhook_delivery_ids`;
+/**
+ * A select-list item: the ids of the deliveries this statement wrote for the
+ * execution row `alias` (text[]); per row, so one statement can change many.
+ */
+export const outboxIdsOf = (alias: string): string =>
+  `ARRAY(SELECT o.id::text FROM webhook_outbox o WHERE o.execution_id = ${alias}.id) AS webhook_delivery_ids`;
+
+export const OUTBOX_IDS = outboxIdsOf('upd');
 
 /** Reads OUTBOX_IDS from a result row. */
 export function outboxIds(row: Record<string, unknown> | undefined): string[] {

@@ -24,13 +24,19 @@ const ACQUIRE = new LuaScript(
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 local lease = tonumber(ARGV[4])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local limit = tonumber(ARGV[3])
 local running = redis.call('ZCARD', KEYS[1])
-if redis.call('ZSCORE', KEYS[1], ARGV[1]) or running < tonumber(ARGV[3]) then
-  redis.call('ZADD', KEYS[1], now + lease, ARGV[1])
+-- Expired leases (a dead worker's) only matter when the tenant looks full,
+-- and a re-taken slot only when the execution may already hold one.
+if running >= limit then
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+  running = redis.call('ZCARD', KEYS[1])
+end
+if running < limit or redis.call('ZSCORE', KEYS[1], ARGV[1]) then
+  if redis.call('ZADD', KEYS[1], now + lease, ARGV[1]) == 1 then running = running + 1 end
   redis.call('PEXPIRE', KEYS[1], lease * 2)
   redis.call('ZREM', KEYS[2], ARGV[2])
-  return { 1, redis.call('ZCARD', KEYS[1]), 0 }
+  return { 1, running, 0 }
 end
 return { 0, running, redis.call('ZCOUNT', KEYS[2], '-inf', '(' .. ARGV[5]) }
 `,
@@ -62,6 +68,8 @@ const RELEASE = new LuaScript(
   'kiln-tenant-slot-release',
   `
 if ARGV[1] ~= '' then redis.call('ZREM', KEYS[1], ARGV[1]) end
+-- Nobody deferred: nothing to promote, and nothing else to look at.
+if redis.call('EXISTS', KEYS[2]) == 0 then return false end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)

@@ -1,0 +1,57 @@
+import { GroupCommit } from './group-commit';
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+describe('GroupCommit', () => {
+  it('flushes an idle submission at once and batches what arrives meanwhile', async () => {
+    const batches: number[][] = [];
+    const gates: ReturnType<typeof deferred<void>>[] = [];
+    const group = new GroupCommit<number, number>(
+      async (items) => {
+        batches.push(items);
+        const gate = deferred<void>();
+        gates.push(gate);
+        await gate.promise;
+        return items.map((i) => i * 10);
+      },
+      { maxBatch: 3, maxInFlight: 1 },
+    );
+    const first = group.submit(1);
+    expect(batches).toEqual([[1]]);
+    const rest = [2, 3, 4, 5].map((i) => group.submit(i));
+    expect(batches).toHaveLength(1);
+    gates[0]!.resolve();
+    expect(await first).toBe(10);
+    await new Promise((r) => setImmediate(r));
+    expect(batches).toEqual([[1], [2, 3, 4]]);
+    gates[1]!.resolve();
+    await new Promise((r) => setImmediate(r));
+    expect(batches).toEqual([[1], [2, 3, 4], [5]]);
+    gates[2]!.resolve();
+    expect(await Promise.all(rest)).toEqual([20, 30, 40, 50]);
+  });
+
+  it('rejects every item of a failed batch, and keeps serving later ones', async () => {
+    let fail = true;
+    const group = new GroupCommit<number, number>(
+      (items) => (fail ? Promise.reject(new Error('db down')) : Promise.resolve(items)),
+      { maxBatch: 10, maxInFlight: 2 },
+    );
+    await expect(group.submit(1)).rejects.toThrow('db down');
+    fail = false;
+    await expect(group.submit(2)).resolves.toBe(2);
+  });
+
+  it('rejects when the flush returns the wrong number of results', async () => {
+    const group = new GroupCommit<number, number>(() => Promise.resolve([]), { maxBatch: 10, maxInFlight: 1 });
+    await expect(group.submit(1)).rejects.toThrow('0 results for 1 items');
+  });
+});

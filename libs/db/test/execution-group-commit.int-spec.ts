@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import { uuidv7 } from '@kiln/core';
+import { createTestDatabase, type TestDatabase } from '@kiln/testing';
+import { Database, ExecutionRepository, type NewExecution } from '../src';
+
+// The hot-path statements batched by group commit: many executions in one
+// statement must each get exactly their own change and their own outbox rows.
+describe('execution group commit (real PostgreSQL)', () => {
+  let testDb: TestDatabase;
+  let db: Database;
+  let repo: ExecutionRepository;
+  const tenantId = randomUUID();
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    db = new Database({ url: testDb.url, poolSize: 4 });
+    repo = new ExecutionRepository(db);
+    await db.pool.query(`INSERT INTO tenants (id, name, slug, webhook_secret_enc, updated_at) VALUES ($1, 't', $2, 'x', now())`, [tenantId, `t-${tenantId.slice(0, 8)}`]);
+    await db.pool.query(
+      `INSERT INTO webhook_subscriptions (id, tenant_id, url, events, secret_enc, updated_at)
+       VALUES ($1, $2, 'http://127.0.0.1:9/hook', ARRAY['execution.started','execution.completed','execution.failed'], 'x', now())`,
+      [randomUUID(), tenantId],
+    );
+  });
+
+  afterAll(async () => {
+    await db.close();
+    await testDb.drop();
+  });
+
+  const execution = (input: unknown): NewExecution => ({
+    id: uuidv7(),
+    tenantId,
+    scriptId: null,
+    scriptVersion: null,
+    apiKeyId: null,
+    trigger: { type: 'api' },
+    input,
+    metadata: null,
+    webhookUrl: null,
+    adhocSource: 'results.x = 1;',
+    timeoutMs: 1000,
+    memoryMb: 16,
+  });
+
+  it('inserts, claims and finishes concurrent executions, each with its own values and webhook rows', async () => {
+    const batch = Array.from({ length: 12 }, (_, i) => execution({ i }));
+    const created = await Promise.all(batch.map((e) => repo.create(e)));
+    expect(created.every((c) => c.created)).toBe(true);
+
+    const claimed = await Promise.all(batch.map((e) => repo.claim(e.id, 'w1')));
+    expect(claimed.map((c) => c?.input)).toEqual(batch.map((e) => e.input));
+    expect(claimed.every((c) => c?.attempts === 1 && c.webhookDeliveryIds.length === 1)).toBe(true);
+    const startedIds = new Set(claimed.flatMap((c) => c?.webhookDeliveryIds ?? []));
+    expect(startedIds.size).toBe(12);
+
+    const finished = await Promise.all(
+      batch.map((e, i) =>
+        repo.finish(e.id, {
+          status: i % 2 === 0 ? 'completed' : 'failed',
+          output: i % 2 === 0 ? { i } : null,
+          error: i % 2 === 0 ? null : { code: 'EXECUTION_ERROR', message: `boom ${i}` },
+          logs: [{ level: 'log', message: `line ${i}`, time: new Date().toISOString() }],
+          logsTruncated: false,
+          durationMs: i,
+        }),
+      ),
+    );
+    expect(finished.map((f) => f?.status)).toEqual(batch.map((_, i) => (i % 2 === 0 ? 'completed' : 'failed')));
+    const { rows } = await db.pool.query<{ id: string; output: unknown; error: { message: string } | null; logs: { message: string }[]; duration_ms: number }>(
+      'SELECT id::text, output, error, logs, duration_ms FROM executions WHERE tenant_id = $1',
+      [tenantId],
+    );
+    for (const [i, e] of batch.entries()) {
+      const row = rows.find((r) => r.id === e.id);
+      expect(row?.duration_ms).toBe(i);
+      expect(row?.logs[0]?.message).toBe(`line ${i}`);
+      if (i % 2 === 0) expect(row?.output).toEqual({ i });
+      else expect(row?.error?.message).toBe(`boom ${i}`);
+    }
+    const deliveries = await db.pool.query<{ execution_id: string; event: string }>(
+      'SELECT execution_id::text, event FROM webhook_deliveries WHERE tenant_id = $1',
+      [tenantId],
+    );
+    expect(deliveries.rowCount).toBe(24);
+    for (const [i, e] of batch.entries()) {
+      const events = deliveries.rows.filter((d) => d.execution_id === e.id).map((d) => d.event).sort();
+      expect(events).toEqual(['execution.started', i % 2 === 0 ? 'execution.completed' : 'execution.failed'].sort());
+    }
+
+    // A second finish of the same executions changes nothing: the first outcome stands.
+    const again = await repo.finish(batch[0]!.id, { status: 'failed', error: { code: 'TIMEOUT', message: 'late' }, logs: [], logsTruncated: false, durationMs: 1 });
+    expect(again).toBeNull();
+  });
+
+  it('skips executions that cannot be claimed without failing the others in the same statement', async () => {
+    const a = execution({ a: 1 });
+    const b = execution({ b: 1 });
+    await repo.create(a);
+    await repo.create(b);
+    await db.pool.query(`UPDATE executions SET status = 'cancelled' WHERE id = $1`, [b.id]);
+    const claimed = await repo.claimMany([a.id, b.id, randomUUID()], 'w2');
+    expect([...claimed.keys()]).toEqual([a.id]);
+  });
+});
