@@ -82,9 +82,9 @@ export const envSchema = z.object({
   KILN_AGENTS_MONTHLY_LIMIT: int(0, 1_000_000_000).default(1000),
 
   KILN_WORKER_ID: z.string().min(1).max(200).optional(),
-  KILN_WORKER_CONCURRENCY: int(1, 1000).default(16),
+  KILN_WORKER_CONCURRENCY: int(1, 1000).default(64),
   KILN_SANDBOX_PROCESSES: int(1, 64).default(2),
-  KILN_SANDBOX_RUNS_PER_PROCESS: int(1, 256).default(8),
+  KILN_SANDBOX_RUNS_PER_PROCESS: int(1, 256).default(32),
   KILN_JOB_ATTEMPTS: int(1, 20).default(3),
   KILN_JOB_LOCK_MS: int(1000, 600_000).default(15_000),
   KILN_STALLED_INTERVAL_MS: int(500, 600_000).default(15_000),

@@ -35,8 +35,13 @@ export class ExecutionSignals {
     for (const channel of wanted) this.subscribed.add(channel);
   }
 
+  /**
+   * `<executionId> <json>`: every gateway receives every message, and most
+   * have nobody waiting for that execution; the id in front lets them drop
+   * it without parsing a view of up to 64 KiB.
+   */
   async publishDone(message: ExecutionDoneMessage): Promise<void> {
-    await this.publisher.publish(this.doneChannel, JSON.stringify(message));
+    await this.publisher.publish(this.doneChannel, `${message.executionId} ${JSON.stringify(message)}`);
   }
 
   async publishCancel(executionId: string): Promise<void> {
@@ -81,19 +86,23 @@ export class ExecutionSignals {
   }
 
   private dispatch(channel: string, raw: string): void {
-    let message: unknown;
-    try {
-      message = JSON.parse(raw);
-    } catch {
-      return;
-    }
     if (channel === this.doneChannel) {
-      const done = message as ExecutionDoneMessage;
-      const set = this.waiters.get(done.executionId);
-      if (set) for (const waiter of [...set]) waiter(done);
+      const space = raw.indexOf(' ');
+      const set = space > 0 ? this.waiters.get(raw.slice(0, space)) : undefined;
+      if (!set) return;
+      const done = parse<ExecutionDoneMessage>(raw.slice(space + 1));
+      if (done) for (const waiter of [...set]) waiter(done);
     } else if (channel === this.cancelChannel) {
-      const { executionId } = message as ExecutionCancelMessage;
-      for (const handler of this.cancelHandlers) handler(executionId);
+      const message = parse<ExecutionCancelMessage>(raw);
+      if (message) for (const handler of this.cancelHandlers) handler(message.executionId);
     }
+  }
+}
+
+function parse<T>(raw: string): T | null {
+  try {
+    return JSON.parse(raw) as T;
+  } catch {
+    return null;
   }
 }
