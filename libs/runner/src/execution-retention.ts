@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { KilnConfig } from '@kiln/config';
 import { Database } from '@kiln/db';
 import type { Logger } from '@kiln/observability';
 import { InjectConfig, InjectLogger, InjectRedis } from '@kiln/platform';
-import { LuaScript } from '@kiln/queue';
+import { ClusterLock } from '@kiln/queue';
 import type { Redis } from 'ioredis';
 
 export interface RetentionTuning {
@@ -38,12 +37,6 @@ export interface PurgeReport {
 
 /** Terminal statuses: pending, running and pending_approval executions are never purged. */
 const FINISHED_STATUSES = ['completed', 'failed', 'cancelled'] as const;
-
-const RENEW = new LuaScript(
-  'kiln-retention-lock-renew',
-  `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`,
-);
-const RELEASE = new LuaScript('kiln-retention-lock-release', `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`);
 
 /**
  * KILN_EXECUTION_RETENTION_DAYS: deletes finished executions older than N
@@ -109,21 +102,20 @@ export class ExecutionRetention implements OnApplicationBootstrap, OnApplication
     const started = Date.now();
     const report: PurgeReport = { outcome: 'purged', executions: 0, idempotencyKeys: 0, batches: 0, durationMs: 0 };
     if (this.days <= 0) return { ...report, outcome: 'disabled' };
-    const token = randomBytes(16).toString('hex');
-    const taken = await this.redis.set(this.lockKey, token, 'PX', tuning.lockTtlMs, 'NX');
-    if (taken !== 'OK') return { ...report, outcome: 'locked' };
+    const lock = new ClusterLock(this.redis, this.lockKey, tuning.lockTtlMs);
+    if (!(await lock.acquire())) return { ...report, outcome: 'locked' };
     try {
       const { rows } = await this.db.pool.query<{ cutoff: Date }>('SELECT now() - make_interval(days => $1::int) AS cutoff', [this.days]);
       const cutoff = (rows[0] as { cutoff: Date }).cutoff;
       for (const status of FINISHED_STATUSES) {
-        const outcome = await this.drain(tuning, token, report, (cursor) => this.deleteExecutions(status, cutoff, cursor, tuning.batchSize), 'executions');
+        const outcome = await this.drain(tuning, lock, report, (cursor) => this.deleteExecutions(status, cutoff, cursor, tuning.batchSize), 'executions');
         if (outcome) return { ...report, outcome, durationMs: Date.now() - started };
       }
-      const outcome = await this.drain(tuning, token, report, (cursor) => this.deleteExpiredKeys(cursor, tuning.batchSize), 'idempotencyKeys');
+      const outcome = await this.drain(tuning, lock, report, (cursor) => this.deleteExpiredKeys(cursor, tuning.batchSize), 'idempotencyKeys');
       if (outcome) return { ...report, outcome, durationMs: Date.now() - started };
       return { ...report, durationMs: Date.now() - started };
     } finally {
-      await RELEASE.run(this.redis, [this.lockKey], [token]).catch(() => undefined);
+      await lock.release().catch(() => undefined);
       report.durationMs = Date.now() - started;
       if (report.executions + report.idempotencyKeys > 0) {
         this.logger.info(
@@ -137,7 +129,7 @@ export class ExecutionRetention implements OnApplicationBootstrap, OnApplication
   /** Runs batches until one comes back short; null when done, otherwise why it stopped early. */
   private async drain(
     tuning: RetentionTuning,
-    token: string,
+    lock: ClusterLock,
     report: PurgeReport,
     batch: (cursor: Date | null) => Promise<{ deleted: number; last: Date | null }>,
     counter: 'executions' | 'idempotencyKeys',
@@ -150,8 +142,7 @@ export class ExecutionRetention implements OnApplicationBootstrap, OnApplication
       report.batches += 1;
       if (deleted < tuning.batchSize) return null;
       cursor = last;
-      const renewed = await RENEW.run<number>(this.redis, [this.lockKey], [token, tuning.lockTtlMs]);
-      if (renewed !== 1) return 'lock-lost';
+      if (!(await lock.renew())) return 'lock-lost';
       if (tuning.pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, tuning.pauseMs));
     }
   }
