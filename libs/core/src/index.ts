@@ -21,6 +21,7 @@ export { KilnError } from './kiln-error';
 export { DEFAULT_SCOPES, SCOPES, hasScope, isScope, type Scope } from './scopes';
 export { SecretBox } from './secret-box';
 export {
+  IMPORTS_REFUSED,
   analyzeSource,
   type ScriptStyle,
   type SourceAnalysis,

@@ -29,6 +29,12 @@ describe('analyzeSource', () => {
     if (!result.valid) expect(result.error.message).toMatch(/import declarations are not supported/);
   });
 
+  it.each(['export * from "x";', 'export { a } from "b";'])('refuses re-exports that need a loader: %s', (source) => {
+    const result = analyzeSource(source);
+    expect(result.valid).toBe(false);
+    if (!result.valid) expect(result.error.message).toMatch(/^import declarations are not supported/);
+  });
+
   it('reports module errors for module-looking code', () => {
     const result = analyzeSource('export default function ( {');
     expect(result.valid).toBe(false);

@@ -2,6 +2,9 @@ import { parse, type Options, type Program } from 'acorn';
 
 export type ScriptStyle = 'module' | 'script';
 
+/** Start of the error for import declarations (the sandbox refuses them before running). */
+export const IMPORTS_REFUSED = 'import declarations are not supported';
+
 export interface SourceLocationError {
   message: string;
   line: number;
@@ -57,13 +60,17 @@ export function analyzeSource(source: string): SourceAnalysis {
   try {
     const program = parseAs(source, 'module');
     if (usesModuleSyntax(program)) {
-      const imported = program.body.find((node) => node.type === 'ImportDeclaration');
+      // Imports and re-exports (`export … from`) both need a module loader.
+      const imported = program.body.find(
+        (node) =>
+          node.type === 'ImportDeclaration' || node.type === 'ExportAllDeclaration' || (node.type === 'ExportNamedDeclaration' && node.source != null),
+      );
       if (imported) {
         const line = source.slice(0, imported.start).split('\n').length;
         return {
           valid: false,
           error: {
-            message: 'import declarations are not supported: scripts run without a module loader (use fetch or sdk.http)',
+            message: `${IMPORTS_REFUSED}: scripts run without a module loader (use fetch or sdk.http)`,
             line,
             column: imported.start - source.lastIndexOf('\n', imported.start - 1),
           },

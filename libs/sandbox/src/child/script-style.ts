@@ -1,4 +1,4 @@
-import { parse, type Program } from 'acorn';
+import { analyzeSource, IMPORTS_REFUSED } from '@kiln/core';
 
 /** The name user code runs under; stack frames that mention it are the user's. */
 export const SCRIPT_FILENAME = 'script.js';
@@ -6,25 +6,6 @@ export const SCRIPT_FILENAME = 'script.js';
 export type ScriptStyle = 'module' | 'script';
 
 export type StyleCheck = { style: ScriptStyle } | { style: 'rejected'; message: string };
-
-function hasModuleSyntax(program: Program): boolean {
-  return program.body.some(
-    (node) =>
-      node.type === 'ImportDeclaration' ||
-      node.type === 'ExportDefaultDeclaration' ||
-      node.type === 'ExportNamedDeclaration' ||
-      node.type === 'ExportAllDeclaration',
-  );
-}
-
-function importsSomething(program: Program): boolean {
-  return program.body.some(
-    (node) =>
-      node.type === 'ImportDeclaration' ||
-      node.type === 'ExportAllDeclaration' ||
-      (node.type === 'ExportNamedDeclaration' && node.source != null),
-  );
-}
 
 /**
  * import/export make a module; anything else is classic code that runs in an
@@ -46,21 +27,14 @@ export function detectScriptStyle(source: string): StyleCheck {
 const PARSED_STYLES_MAX = 256;
 const parsedStyles = new Map<string, StyleCheck>();
 
+// One parser decides for the API (validation) and for the sandbox (how to run).
 function parseStyle(source: string): StyleCheck {
-  let program: Program;
-  try {
-    program = parse(source, { ecmaVersion: 'latest', sourceType: 'module', allowHashBang: true });
-  } catch {
-    return { style: 'script' };
-  }
-  if (!hasModuleSyntax(program)) return { style: 'script' };
-  if (importsSomething(program)) {
-    return {
-      style: 'rejected',
-      message: 'SyntaxError: import declarations are not supported: scripts run without a module loader (use fetch or sdk.http)',
-    };
-  }
-  return { style: 'module' };
+  const analysis = analyzeSource(source);
+  if (analysis.valid) return { style: analysis.style };
+  // Imports are refused before running; any other syntax error is left to V8,
+  // which reports it with the user's line and column.
+  if (analysis.error.message.startsWith(IMPORTS_REFUSED)) return { style: 'rejected', message: `SyntaxError: ${analysis.error.message}` };
+  return { style: 'script' };
 }
 
 /**

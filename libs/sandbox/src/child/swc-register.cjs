@@ -4,7 +4,11 @@
 'use strict';
 const fs = require('node:fs');
 const Module = require('node:module');
+const path = require('node:path');
 const { transformSync } = require('@swc/core');
+
+// The repository root (…/libs/sandbox/src/child → …), for the @kiln/* paths.
+const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 
 function compile(module, filename) {
   const { code } = transformSync(fs.readFileSync(filename, 'utf8'), {
@@ -12,7 +16,14 @@ function compile(module, filename) {
     swcrc: false,
     configFile: false,
     sourceMaps: 'inline',
-    jsc: { parser: { syntax: 'typescript' }, target: 'es2023', keepClassNames: true },
+    jsc: {
+      parser: { syntax: 'typescript' },
+      target: 'es2023',
+      keepClassNames: true,
+      // Same aliases as .swcrc, so the child can import other libs (@kiln/core).
+      baseUrl: ROOT,
+      paths: { '@kiln/*': ['libs/*/src/index.ts'] },
+    },
     module: { type: 'commonjs', strictMode: true },
   });
   module._compile(code, filename);
