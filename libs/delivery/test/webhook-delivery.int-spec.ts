@@ -122,9 +122,11 @@ describe('webhook outbox, delivery service and relay', () => {
   const finish = (id: string, output: unknown = { ok: true }) =>
     executions.finish(id, { status: 'completed', output, error: null, logs: [], logsTruncated: false, durationMs: 1 });
 
+  // created_at has millisecond precision: a claim and a finish can share one,
+  // so `started` is put first explicitly.
   async function rows(executionId: string) {
     const { rows } = await db.pool.query<{ id: string; event: string; source: string; subscription_id: string | null; payload: any; url: string }>(
-      `SELECT id::text, event, source, subscription_id::text, payload, url FROM webhook_deliveries WHERE execution_id = $1 ORDER BY created_at, event, source`,
+      `SELECT id::text, event, source, subscription_id::text, payload, url FROM webhook_deliveries WHERE execution_id = $1 ORDER BY created_at, (event = 'execution.started') DESC, event, source`,
       [executionId],
     );
     return rows;
