@@ -2,7 +2,7 @@ import { QueueName } from '@kiln/queue';
 import { type ApiClient, eventually, KilnStack } from '@kiln/testing';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { eventOf, executionOf, WebhookReceiver } from './webhooks-receiver';
+import { eventOf, executionOf, metric, Receivers } from './webhooks-receiver';
 
 // Processes dying at the worst moments: the notifier mid-attempt, the
 // notifier on SIGTERM, a worker mid-run, and the enqueue after commit.
@@ -14,22 +14,11 @@ const ENV = {
   KILN_WEBHOOK_RELAY_AFTER_MS: '1000',
 };
 
-async function metric(port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
-
 describe('webhooks: crashes and restarts', () => {
   let stack: KilnStack;
   let api: ApiClient;
-  const receivers: WebhookReceiver[] = [];
-
-  async function receiver(...args: Parameters<typeof WebhookReceiver.start>): Promise<WebhookReceiver> {
-    const r = await WebhookReceiver.start(...args);
-    receivers.push(r);
-    return r;
-  }
+  const receivers = new Receivers();
+  const receiver = receivers.start;
 
   async function deliveriesOf(executionId: string, done: (items: any[]) => boolean, timeoutMs = 30_000): Promise<any[]> {
     return eventually(
@@ -48,7 +37,7 @@ describe('webhooks: crashes and restarts', () => {
     api = (await stack.tenant()).client;
   });
   afterAll(async () => {
-    await Promise.all(receivers.map((r) => r.stop()));
+    await receivers.stopAll();
     await stack?.stop();
   });
 

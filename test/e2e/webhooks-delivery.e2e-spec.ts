@@ -1,6 +1,6 @@
 import { type ApiClient, eventually, KilnStack } from '@kiln/testing';
 import { Webhook } from 'standardwebhooks';
-import { eventOf, executionOf, type ReceivedRequest, WebhookReceiver } from './webhooks-receiver';
+import { eventOf, executionOf, type ReceivedRequest, Receivers, type WebhookReceiver } from './webhooks-receiver';
 
 /*
  * The seed document's Node.js verifier ("Webhook Signature Verification"),
@@ -44,13 +44,8 @@ function standardPayload(request: ReceivedRequest, secret: string): unknown {
 describe('webhooks: subscriptions, signatures, events', () => {
   let stack: KilnStack;
   let api: ApiClient;
-  const receivers: WebhookReceiver[] = [];
-
-  async function receiver(): Promise<WebhookReceiver> {
-    const r = await WebhookReceiver.start();
-    receivers.push(r);
-    return r;
-  }
+  const receivers = new Receivers();
+  const receiver = (): Promise<WebhookReceiver> => receivers.start();
 
   async function subscribe(client: ApiClient, body: Record<string, unknown>): Promise<{ id: string; secret: string }> {
     const res = await client.post('/v1/webhooks', body);
@@ -81,7 +76,7 @@ describe('webhooks: subscriptions, signatures, events', () => {
     api = (await stack.tenant()).client;
   });
   afterAll(async () => {
-    await Promise.all(receivers.map((r) => r.stop()));
+    await receivers.stopAll();
     await stack?.stop();
   });
 

@@ -197,3 +197,25 @@ export class WebhookReceiver {
 export const eventOf = (r: ReceivedRequest): string => String(r.headers['x-webhook-event'] ?? '');
 /** The execution a request reports. */
 export const executionOf = (r: ReceivedRequest): string => String(r.headers['x-webhook-execution-id'] ?? '');
+
+/** The receivers one test file starts, stopped together in afterAll. */
+export class Receivers {
+  private readonly started: WebhookReceiver[] = [];
+
+  readonly start = async (...args: Parameters<typeof WebhookReceiver.start>): Promise<WebhookReceiver> => {
+    const receiver = await WebhookReceiver.start(...args);
+    this.started.push(receiver);
+    return receiver;
+  };
+
+  async stopAll(): Promise<void> {
+    await Promise.all(this.started.map((r) => r.stop()));
+  }
+}
+
+/** A counter or gauge from an app's /metrics (0 when absent). */
+export async function metric(port: number, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+  return line ? Number(line.split(' ').pop()) : 0;
+}

@@ -1,6 +1,6 @@
 import { type ApiClient, eventually, KilnStack } from '@kiln/testing';
 import { Webhook } from 'standardwebhooks';
-import { executionOf, type Reply, WebhookReceiver } from './webhooks-receiver';
+import { executionOf, Receivers, type Reply, WebhookReceiver } from './webhooks-receiver';
 
 // A short schedule (the exact default is exercised in webhooks-schedule):
 // retries 200 ms, 500 ms and 1 s after the first attempt, ±10 % jitter.
@@ -19,13 +19,9 @@ const EARLY_SLACK_MS = 30;
 describe('webhooks: retries, failures and recovery', () => {
   let stack: KilnStack;
   let api: ApiClient;
-  const receivers: WebhookReceiver[] = [];
-
-  async function receiver(reply: (n: number) => Reply = () => ({ status: 200 })): Promise<WebhookReceiver> {
-    const r = await WebhookReceiver.start((request) => reply(request.index));
-    receivers.push(r);
-    return r;
-  }
+  const receivers = new Receivers();
+  const receiver = (reply: (n: number) => Reply = () => ({ status: 200 })): Promise<WebhookReceiver> =>
+    receivers.start((request) => reply(request.index));
 
   async function subscribe(url: string, events = ['execution.completed']): Promise<{ id: string; secret: string }> {
     const res = await api.post('/v1/webhooks', { url, events });
@@ -57,7 +53,7 @@ describe('webhooks: retries, failures and recovery', () => {
     api = (await stack.tenant()).client;
   });
   afterAll(async () => {
-    await Promise.all(receivers.map((r) => r.stop()));
+    await receivers.stopAll();
     await stack?.stop();
   });
 

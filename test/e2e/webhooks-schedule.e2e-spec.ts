@@ -1,5 +1,5 @@
 import { type ApiClient, eventually, KilnStack } from '@kiln/testing';
-import { eventOf, executionOf, WebhookReceiver } from './webhooks-receiver';
+import { eventOf, executionOf, metric, Receivers } from './webhooks-receiver';
 
 // The real defaults: retries 1 s, 5 s, 15 s (±10 %), 10 s per attempt, a
 // breaker per destination that opens after 5 attempts with most failing and
@@ -8,22 +8,11 @@ const DEFAULT_SCHEDULE_MS = [1000, 5000, 15000];
 const LATE_SLACK_MS = 1000;
 const EARLY_SLACK_MS = 50;
 
-async function metric(port: number, name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line ? Number(line.split(' ').pop()) : 0;
-}
-
 describe('webhooks: the default schedule, a host that goes down, a slow subscriber', () => {
   let stack: KilnStack;
   let api: ApiClient;
-  const receivers: WebhookReceiver[] = [];
-
-  async function receiver(...args: Parameters<typeof WebhookReceiver.start>): Promise<WebhookReceiver> {
-    const r = await WebhookReceiver.start(...args);
-    receivers.push(r);
-    return r;
-  }
+  const receivers = new Receivers();
+  const receiver = receivers.start;
 
   beforeAll(async () => {
     stack = await KilnStack.start({ apps: ['gateway', 'worker', 'notifier'], env: { KILN_OUTBOUND_ALLOW: '127.0.0.1' } });
@@ -32,7 +21,7 @@ describe('webhooks: the default schedule, a host that goes down, a slow subscrib
     api = (await stack.tenant()).client;
   });
   afterAll(async () => {
-    await Promise.all(receivers.map((r) => r.stop()));
+    await receivers.stopAll();
     await stack?.stop();
   });
 

@@ -2,7 +2,7 @@ import { WebhookQueue } from '@kiln/queue';
 import { type ApiClient, eventually, KilnStack } from '@kiln/testing';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
-import { executionOf, WebhookReceiver } from './webhooks-receiver';
+import { executionOf, Receivers } from './webhooks-receiver';
 
 // One notifier (concurrency 50, the default) against loopback receivers:
 // how long a completion takes to reach a subscriber, and how many
@@ -12,7 +12,7 @@ describe('webhooks: latency and throughput of one notifier', () => {
   let stack: KilnStack;
   let api: ApiClient;
   let tenantId: string;
-  const receivers: WebhookReceiver[] = [];
+  const receivers = new Receivers();
 
   beforeAll(async () => {
     stack = await KilnStack.start({ apps: ['gateway', 'worker', 'notifier'], env: { KILN_OUTBOUND_ALLOW: '127.0.0.1', KILN_DB_POOL_SIZE: '10' } });
@@ -21,13 +21,12 @@ describe('webhooks: latency and throughput of one notifier', () => {
     tenantId = tenant.id;
   });
   afterAll(async () => {
-    await Promise.all(receivers.map((r) => r.stop()));
+    await receivers.stopAll();
     await stack?.stop();
   });
 
   it('delivers a completion within a fraction of a second', async () => {
-    const hook = await WebhookReceiver.start();
-    receivers.push(hook);
+    const hook = await receivers.start();
     const sub = await api.post('/v1/webhooks', { url: hook.url(), events: ['execution.completed'] });
     const latencies: number[] = [];
     for (let i = 0; i < 20; i++) {
@@ -47,8 +46,7 @@ describe('webhooks: latency and throughput of one notifier', () => {
     { receiverDelayMs: 0, count: 2000 },
     { receiverDelayMs: 100, count: 1000 },
   ])('sustains many deliveries at once (receiver answers after $receiverDelayMs ms)', async ({ receiverDelayMs, count }) => {
-    const hook = await WebhookReceiver.start(() => ({ status: 200, delayMs: receiverDelayMs }));
-    receivers.push(hook);
+    const hook = await receivers.start(() => ({ status: 200, delayMs: receiverDelayMs }));
     const sub = await api.post('/v1/webhooks', { url: hook.url(), events: ['execution.completed'] });
     const seed = (await api.post('/v1/runs', { source: 'results.seed = true;', wait: true })).body;
     await hook.waitFor((r) => executionOf(r) === seed.id);
