@@ -28,6 +28,30 @@ describe('sandbox: handler extras', () => {
     });
   });
 
+  it('offers the same globals on the argument, in the same order, built on first use', async () => {
+    const outcome = await pool.run(
+      request(`module.exports = (arg) => {
+        const lazy = typeof Object.getOwnPropertyDescriptor(arg, 'URL').get;
+        const same = arg.URL === URL && arg.crypto === crypto && arg.TextDecoder === globalThis.TextDecoder;
+        const settled = Object.getOwnPropertyDescriptor(arg, 'URL');
+        arg.Headers = 1;
+        return { keys: Object.keys(arg), lazy, same, settled: [settled.writable, settled.enumerable, settled.configurable], headers: [arg.Headers, typeof Headers] };
+      };`),
+    );
+    expect(outcome).toMatchObject({
+      status: 'completed',
+      output: {
+        keys: ['input', 'context', 'sdk', 'events', 'approval', 'fetch', 'console', 'results', 'setTimeout', 'clearTimeout', 'queueMicrotask',
+          'URL', 'URLSearchParams', 'Headers', 'Response', 'TextEncoder', 'TextDecoder', 'atob', 'btoa', 'crypto', 'DOMException',
+          'eventData', 'requestUser', 'logger', 'API'],
+        lazy: 'function',
+        same: true,
+        settled: [true, true, true],
+        headers: [1, 'function'],
+      },
+    });
+  });
+
   it('leaves the argument as it was without extras', async () => {
     const outcome = await pool.run(request('module.exports = (arg) => ["eventName" in arg, "apiKey" in arg];'));
     expect(outcome).toMatchObject({ status: 'completed', output: [false, false] });

@@ -89,13 +89,14 @@ function randomBytes(n) {
 }
 
 const INTEGER_ARRAYS = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array, BigInt64Array, BigUint64Array];
-const cryptoObject = {
+// The global crypto, built on first use.
+const cryptoObject = lazy(() => ({
   getRandomValues(array) {
     if (!INTEGER_ARRAYS.some((Type) => array instanceof Type)) {
-      throw new DOMException('getRandomValues expects an integer TypedArray', 'TypeMismatchError');
+      throw newDOMException('getRandomValues expects an integer TypedArray', 'TypeMismatchError');
     }
     if (array.byteLength > 65536) {
-      throw new DOMException('The ArrayBufferView byte length (' + array.byteLength + ') exceeds 65536', 'QuotaExceededError');
+      throw newDOMException('The ArrayBufferView byte length (' + array.byteLength + ') exceeds 65536', 'QuotaExceededError');
     }
     new Uint8Array(array.buffer, array.byteOffset, array.byteLength).set(randomBytes(array.byteLength));
     return array;
@@ -108,7 +109,7 @@ const cryptoObject = {
     for (let i = 0; i < 16; i++) hex += (b[i] < 16 ? '0' : '') + b[i].toString(16);
     return hex.slice(0, 8) + '-' + hex.slice(8, 12) + '-' + hex.slice(12, 16) + '-' + hex.slice(16, 20) + '-' + hex.slice(20);
   },
-};
+}));
 
 // runSettled ends the run early: approval (resolve) or a timer callback that
 // threw (reject). halted lets onApproved runs skip past a re-issued request.

@@ -11,6 +11,8 @@
 export const DISPATCH_SOURCE = String.raw`
 const G = globalThis;
 const globalsData = $parse(globalsJson);
+// Stands for a global built on first use (LAZY_SOURCE) until it is defined.
+const LAZY = {};
 
 function deepFreeze(value) {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -47,23 +49,72 @@ const shared = {
   setTimeout,
   clearTimeout,
   queueMicrotask: (callback) => { Promise.resolve().then(() => callback()); },
-  URL,
-  URLSearchParams,
-  Headers,
-  Response,
-  TextEncoder,
-  TextDecoder,
+  URL: LAZY,
+  URLSearchParams: LAZY,
+  Headers: LAZY,
+  Response: LAZY,
+  TextEncoder: LAZY,
+  TextDecoder: LAZY,
   atob,
   btoa,
-  crypto: cryptoObject,
-  DOMException,
+  crypto: LAZY,
+  DOMException: LAZY,
   eventData: globalsData.eventData,
   requestUser: globalsData.requestUser,
   logger: sdkLog,
   API: sdk,
 };
+const LAZY_NAMES = ['URL', 'URLSearchParams', 'Headers', 'Response', 'TextEncoder', 'TextDecoder', 'crypto', 'DOMException'];
+
+function lazyValue(name) {
+  switch (name) {
+    case 'URL': return urlClasses().URL;
+    case 'URLSearchParams': return urlClasses().URLSearchParams;
+    case 'Headers': return fetchClasses().Headers;
+    case 'Response': return fetchClasses().Response;
+    case 'TextEncoder': return encodingClasses().TextEncoder;
+    case 'TextDecoder': return encodingClasses().TextDecoder;
+    case 'crypto': return cryptoObject();
+    case 'DOMException': return domExceptionClass();
+    default: return undefined;
+  }
+}
+
+// Replaces a lazy accessor with the writable, configurable data property it
+// stands for, keeping its enumerability. A write through an object that only
+// inherits the accessor makes an own property there, as it would for data.
+function settleLazy(holder, name, get, value, writing) {
+  if (holder === null || (typeof holder !== 'object' && typeof holder !== 'function')) return;
+  try {
+    const own = $getOwnPropertyDescriptor(holder, name);
+    const ours = own !== undefined && own.get === get;
+    if (ours || writing) $defineProperty(holder, name, { value, writable: true, enumerable: ours ? own.enumerable : true, configurable: true });
+  } catch {
+    // A frozen or otherwise locked holder keeps the accessor; reads still answer.
+  }
+}
+
+// One getter/setter pair per lazy name, shared by the global and the handler
+// argument: either one's first read builds the value for both.
+const lazyAccessors = Object.create(null);
+for (const name of LAZY_NAMES) {
+  const get = function () {
+    const value = lazyValue(name);
+    settleLazy(this, name, get, value, false);
+    return value;
+  };
+  const set = function (value) { settleLazy(this, name, get, value, true); };
+  lazyAccessors[name] = { get, set };
+}
+
+function defineLazy(target, name, enumerable) {
+  const { get, set } = lazyAccessors[name];
+  $defineProperty(target, name, { get, set, enumerable, configurable: true });
+}
+
 for (const name of Object.keys(shared)) {
-  Object.defineProperty(G, name, { value: shared[name], writable: true, configurable: true, enumerable: false });
+  if (shared[name] === LAZY) defineLazy(G, name, false);
+  else $defineProperty(G, name, { value: shared[name], writable: true, configurable: true, enumerable: false });
 }
 
 // A surface's extra handler fields (ApiRun: eventName, apiKey, scriptId) come
@@ -73,6 +124,8 @@ const handlerExtras = globalsData.handlerExtras !== null && typeof globalsData.h
 
 function handlerArgument(extra) {
   const argument = Object.assign({}, handlerExtras, shared, { results: G.results });
+  // Same keys in the same order as the globals; the lazy ones stay lazy.
+  for (const name of LAZY_NAMES) defineLazy(argument, name, true);
   return extra ? Object.assign(argument, extra) : argument;
 }
 

@@ -3,14 +3,21 @@
  * btoa). It is a string, not TypeScript, because it runs inside the isolate:
  * compiling it with the lib would let the build or coverage tooling inject
  * helpers that do not exist there. It declares names in the runtime's closure
- * scope; `runtime.source.ts` decides which of them become globals.
+ * scope; `runtime.source.ts` decides which of them become globals. The classes
+ * are built on first use: `domExceptionClass()`, `encodingClasses()`.
  */
 export const ENCODING_SOURCE = String.raw`
-class DOMException extends Error {
+// Classes and tables below are built on first use (see LAZY_SOURCE).
+const domExceptionClass = lazy(() => class DOMException extends $Error {
   constructor(message, name) {
     super(message === undefined ? '' : String(message));
     Object.defineProperty(this, 'name', { value: name === undefined ? 'Error' : String(name), writable: true, configurable: true });
   }
+});
+
+function newDOMException(message, name) {
+  const DOMException = domExceptionClass();
+  return new DOMException(message, name);
 }
 
 function utf8Encode(input) {
@@ -127,6 +134,7 @@ function utf8Decode(bytes, fatal, stream) {
   return { text: parts.join(''), rest: i };
 }
 
+const encodingClasses = lazy(() => {
 class TextEncoder {
   get encoding() { return 'utf-8'; }
   encode(input) { return utf8Encode(input === undefined ? '' : input); }
@@ -189,12 +197,15 @@ class TextDecoder {
   }
 }
 
+return { TextEncoder, TextDecoder };
+});
+
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-const B64_INDEX = (() => {
+const base64Index = lazy(() => {
   const index = Object.create(null);
   for (let i = 0; i < B64.length; i++) index[B64[i]] = i;
   return index;
-})();
+});
 
 function btoa(data) {
   if (arguments.length === 0) throw new TypeError('btoa requires 1 argument');
@@ -204,7 +215,7 @@ function btoa(data) {
     const a = s.charCodeAt(i);
     const b = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
     const c = i + 2 < s.length ? s.charCodeAt(i + 2) : 0;
-    if (a > 255 || b > 255 || c > 255) throw new DOMException('Invalid character', 'InvalidCharacterError');
+    if (a > 255 || b > 255 || c > 255) throw newDOMException('Invalid character', 'InvalidCharacterError');
     const n = (a << 16) | (b << 8) | c;
     out += B64[(n >> 18) & 63] + B64[(n >> 12) & 63] + (i + 1 < s.length ? B64[(n >> 6) & 63] : '=') + (i + 2 < s.length ? B64[n & 63] : '=');
   }
@@ -216,13 +227,14 @@ function atob(data) {
   let s = String(data).replace(/[\t\n\f\r ]/g, '');
   if (s.length % 4 === 0) s = s.replace(/==?$/, '');
   if (s.length % 4 === 1 || /[^A-Za-z0-9+/]/.test(s)) {
-    throw new DOMException('The string to be decoded is not correctly encoded.', 'InvalidCharacterError');
+    throw newDOMException('The string to be decoded is not correctly encoded.', 'InvalidCharacterError');
   }
+  const index = base64Index();
   let out = '';
   let buffer = 0;
   let bits = 0;
   for (let i = 0; i < s.length; i++) {
-    buffer = ((buffer << 6) | B64_INDEX[s[i]]) & 0xffffff;
+    buffer = ((buffer << 6) | index[s[i]]) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;

@@ -2,9 +2,12 @@
  * In-isolate Headers, Response, fetch and sdk.http. Every request becomes a
  * host call with JSON arguments; bodies travel as strings (binary bodies are
  * not supported). Depends on `hostCall` (BRIDGE_SOURCE), `utf8Encode`/
- * `utf8Decode` (ENCODING_SOURCE) and URL/URLSearchParams (URL_SOURCE).
+ * `utf8Decode` (ENCODING_SOURCE) and URL/URLSearchParams (`urlClasses()`).
+ * Headers and Response are built on first use: `fetchClasses()`.
  */
 export const FETCH_SOURCE = String.raw`
+// Headers and Response, built on first use.
+const fetchClasses = lazy(() => {
 const HEADER_NAME = /^[!#$%&'*+\-.^_\x60|~0-9A-Za-z]+$/;
 
 function headerName(name) {
@@ -98,10 +101,13 @@ class Response {
   get [Symbol.toStringTag]() { return 'Response'; }
 }
 
+return { Headers, Response };
+});
+
 function requestBody(body, headers) {
   if (body === undefined || body === null) return undefined;
   if (typeof body === 'string') return body;
-  if (body instanceof URLSearchParams) {
+  if (body instanceof urlClasses().URLSearchParams) {
     if (!headers.has('content-type')) headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
     return body.toString();
   }
@@ -112,6 +118,8 @@ function requestBody(body, headers) {
 }
 
 async function fetch(resource, init) {
+  const { Headers, Response } = fetchClasses();
+  const { URL } = urlClasses();
   const options = init === undefined || init === null ? {} : init;
   const url = typeof resource === 'string' ? resource
     : resource instanceof URL ? resource.href
@@ -149,6 +157,8 @@ function parseHttpBody(body, headers) {
 
 function createHttp() {
   const send = async (method, url, body, options) => {
+    const { Headers } = fetchClasses();
+    const { URL, URLSearchParams } = urlClasses();
     const o = options && typeof options === 'object' ? options : {};
     const request = { method, url: url instanceof URL ? url.href : String(url) };
     if (body !== undefined) request.body = body;

@@ -21,6 +21,43 @@ describe('runtime globals inside the isolate', () => {
     expect(result).toEqual({ present: [], absent: [], enumerable: [] });
   });
 
+  it('builds the heavier globals on first use, then keeps them as plain data properties', async () => {
+    const result = await rt.run(`
+      const before = Object.getOwnPropertyDescriptor(globalThis, 'URL');
+      const first = URL;
+      const after = Object.getOwnPropertyDescriptor(globalThis, 'URL');
+      return {
+        lazyBefore: typeof before.get,
+        after: { value: after.value === first, writable: after.writable, enumerable: after.enumerable, configurable: after.configurable },
+        same: globalThis.URL === first && URL === first,
+        types: [typeof URL, typeof URLSearchParams, typeof Headers, typeof Response, typeof TextEncoder, typeof TextDecoder, typeof crypto, typeof DOMException],
+        domException: [new DOMException('m', 'N') instanceof Error, new DOMException('m', 'N').name, Object.getPrototypeOf(DOMException) === Error],
+        crypto: crypto === globalThis.crypto,
+      };
+    `);
+    expect(result).toEqual({
+      lazyBefore: 'function',
+      after: { value: true, writable: true, enumerable: false, configurable: true },
+      same: true,
+      types: ['function', 'function', 'function', 'function', 'function', 'function', 'object', 'function'],
+      domException: [true, 'N', true],
+      crypto: true,
+    });
+  });
+
+  it('lets scripts overwrite and delete the lazy globals like any other', async () => {
+    const result = await rt.run(`
+      globalThis.TextEncoder = 1;
+      const written = Object.getOwnPropertyDescriptor(globalThis, 'TextEncoder');
+      delete globalThis.Headers;
+      const inherited = Object.create(globalThis);
+      inherited.Response = 2;
+      return [TextEncoder, written.writable, written.enumerable, typeof globalThis.Headers, inherited.Response, typeof Response,
+        Object.keys(inherited)];
+    `);
+    expect(result).toEqual([1, true, false, 'undefined', 2, 'function', ['Response']]);
+  });
+
   it('deep-freezes context and leaves input writable', async () => {
     const result = await rt.run(`
       'use strict';

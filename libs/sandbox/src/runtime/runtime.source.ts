@@ -10,6 +10,33 @@ import { URL_SOURCE } from './url.source';
 export const RUNTIME_FILENAME = 'kiln:runtime';
 
 /**
+ * Memoised builders for the runtime's heavier parts (classes, regular
+ * expressions, lookup tables). Every run gets a fresh context, so whatever the
+ * runtime builds up front is built again for every run; what most scripts never
+ * touch is built on first use instead, once per context, and never shared
+ * between contexts. Globals backed by them are accessors that turn into plain
+ * data properties on first read or write (`defineLazyGlobal`, DISPATCH_SOURCE).
+ * Built-ins that the lazy parts extend are captured here, before any script
+ * runs, so they are the same ones an eager runtime would have used.
+ */
+const LAZY_SOURCE = String.raw`
+const $Error = Error;
+const $defineProperty = Object.defineProperty;
+const $getOwnPropertyDescriptor = Object.getOwnPropertyDescriptor;
+function lazy(build) {
+  let value;
+  let built = false;
+  return function () {
+    if (!built) {
+      value = build();
+      built = true;
+    }
+    return value;
+  };
+}
+`;
+
+/**
  * The whole in-isolate runtime as one function expression. Compiled once per
  * isolate and run in every fresh context; calling it with the host callbacks
  * installs the globals and returns the dispatcher. Everything it defines lives
@@ -23,8 +50,13 @@ export const RUNTIME_FILENAME = 'kiln:runtime';
 export const RUNTIME_SOURCE = [
   '(function (logHost, hostSend, armHost, randomHost, globalsJson, configJson) {',
   "'use strict';",
+  LAZY_SOURCE,
   ENCODING_SOURCE,
+  // URL and URLSearchParams with their parser, built on first use.
+  'const urlClasses = lazy(function () {',
   URL_SOURCE,
+  'return { URL, URLSearchParams };',
+  '});',
   CONSOLE_FORMAT_SOURCE,
   BRIDGE_SOURCE,
   TIMERS_SOURCE,

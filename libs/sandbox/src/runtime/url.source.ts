@@ -4,6 +4,7 @@
  * parts, query strings). Not covered: IDNA/punycode hosts and IPv4 number
  * normalisation; the outbound SSRF guard re-parses every URL on the host side
  * anyway. Depends on `utf8Encode`/`utf8Decode` from ENCODING_SOURCE.
+ * `runtime.source.ts` runs it inside `urlClasses()`, on first use.
  */
 export const URL_SOURCE = String.raw`
 const SPECIAL_PORTS = { 'ftp:': '21', 'file:': '', 'http:': '80', 'https:': '443', 'ws:': '80', 'wss:': '443' };
