@@ -4,11 +4,19 @@
  * over IPC, and the process exits as soon as its parent goes away.
  */
 import { parseParentMessage, type ChildMessage } from '../protocol/ipc.types';
+import { Outbox, unbatch, type BatchMessage } from '../protocol/outbox';
 import { IsolateCache } from './isolate-cache';
 import { RunSession } from './run-session';
 
-function send(message: ChildMessage): void {
+function write(message: ChildMessage | BatchMessage<ChildMessage>): void {
   if (process.connected && process.send) process.send(message);
+}
+
+/** Outcomes and host calls of one event-loop turn go out as one send. */
+const outbox = new Outbox<ChildMessage>(write);
+
+function send(message: ChildMessage): void {
+  outbox.push(message);
 }
 
 function main(): void {
@@ -16,10 +24,15 @@ function main(): void {
     process.stderr.write('the sandbox child must be started by SandboxPool (no IPC channel)\n');
     process.exit(2);
   }
-  const isolates = new IsolateCache({ maxIdle: 32, idleTtlMs: 60_000, maxUses: 500 });
+  // Before a catastrophic abort, report what already finished.
+  const isolates = new IsolateCache({ maxIdle: 32, idleTtlMs: 60_000, maxUses: 500, beforeAbort: () => outbox.flush() });
   const sessions = new Map<string, RunSession>();
 
   process.on('message', (raw: unknown) => {
+    for (const message of unbatch(raw)) handle(message);
+  });
+
+  function handle(raw: unknown): void {
     const message = parseParentMessage(raw);
     if (!message) return;
     switch (message.t) {
@@ -45,7 +58,7 @@ function main(): void {
         sessions.get(message.runId)?.deliverHostResult(message.callId, message.ok, message.payload);
         return;
     }
-  });
+  }
 
   process.on('disconnect', () => {
     isolates.disposeAll();
@@ -53,6 +66,7 @@ function main(): void {
   });
 
   send({ t: 'ready' });
+  outbox.flush();
 }
 
 main();

@@ -15,6 +15,8 @@ export interface IsolateCacheOptions {
   idleTtlMs: number;
   /** Runs after which an isolate is retired, to bound heap fragmentation. */
   maxUses: number;
+  /** Called just before the process aborts on a catastrophic isolate error. */
+  beforeAbort?: () => void;
 }
 
 interface IdleIsolate {
@@ -22,10 +24,16 @@ interface IdleIsolate {
   since: number;
 }
 
-function onCatastrophicError(message: string): void {
-  // isolated-vm's advice: V8 lost control of an isolate; nothing in this process can be trusted.
-  process.stderr.write(`isolated-vm catastrophic error: ${message}\n`);
-  process.abort();
+function catastrophicErrorHandler(beforeAbort: (() => void) | undefined): (message: string) => void {
+  return (message) => {
+    // isolated-vm's advice: V8 lost control of an isolate; nothing in this process can be trusted.
+    process.stderr.write(`isolated-vm catastrophic error: ${message}\n`);
+    try {
+      beforeAbort?.();
+    } finally {
+      process.abort();
+    }
+  };
 }
 
 /**
@@ -38,8 +46,10 @@ export class IsolateCache {
   private idle: IdleIsolate[] = [];
   private runtimeCode: ivm.ExternalCopy<ArrayBuffer> | undefined;
   private readonly sweeper: NodeJS.Timeout;
+  private readonly onCatastrophicError: (message: string) => void;
 
   constructor(private readonly options: IsolateCacheOptions) {
+    this.onCatastrophicError = catastrophicErrorHandler(options.beforeAbort);
     this.sweeper = setInterval(() => this.sweep(), Math.max(1000, options.idleTtlMs / 2));
     this.sweeper.unref();
   }
@@ -57,7 +67,7 @@ export class IsolateCache {
         if (!candidate.lease.isolate.isDisposed) return candidate.lease;
       }
     }
-    const isolate = new ivm.Isolate({ memoryLimit: memoryMb, onCatastrophicError });
+    const isolate = new ivm.Isolate({ memoryLimit: memoryMb, onCatastrophicError: this.onCatastrophicError });
     try {
       return { key, isolate, runtime: await this.compileRuntime(isolate), uses: 0 };
     } catch (error) {

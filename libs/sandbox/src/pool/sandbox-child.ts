@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { parseChildMessage, type ChildMessage, type ParentMessage } from '../protocol/ipc.types';
+import { Outbox, unbatch, type BatchMessage } from '../protocol/outbox';
 import type { ChildEntry } from './child-entry';
 
 const STDERR_TAIL_BYTES = 4096;
@@ -21,6 +22,8 @@ export class SandboxChild {
   private disconnectedByUs = false;
   private readonly ready: Promise<void>;
   private readonly exited: Promise<void>;
+  /** Runs, cancels and host results of one event-loop turn go out as one send. */
+  private readonly outbox = new Outbox<ParentMessage>((message) => this.write(message));
 
   constructor(entry: ChildEntry, env: Record<string, string>, events: SandboxChildEvents) {
     this.proc = fork(entry.modulePath, [], {
@@ -56,13 +59,15 @@ export class SandboxChild {
     };
 
     this.proc.on('message', (raw: unknown) => {
-      const message = parseChildMessage(raw);
-      if (!message) return;
-      if (message.t === 'ready') {
-        this.readyFlag = true;
-        markReady();
-      } else {
-        events.onMessage(this, message);
+      for (const item of unbatch(raw)) {
+        const message = parseChildMessage(item);
+        if (!message) continue;
+        if (message.t === 'ready') {
+          this.readyFlag = true;
+          markReady();
+        } else {
+          events.onMessage(this, message);
+        }
       }
     });
     // 'close' rather than 'exit': by then every message the child sent has been
@@ -103,6 +108,11 @@ export class SandboxChild {
   }
 
   send(message: ParentMessage): void {
+    if (this.exitedFlag || !this.proc.connected) return;
+    this.outbox.push(message);
+  }
+
+  private write(message: ParentMessage | BatchMessage<ParentMessage>): void {
     if (this.exitedFlag || !this.proc.connected) return;
     // A child that died mid-send is reported by 'close'; nothing to do here.
     this.proc.send(message, () => undefined);
