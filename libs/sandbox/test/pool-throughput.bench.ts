@@ -7,7 +7,8 @@
  *   BENCH_PROCESSES=2 BENCH_RUNS_PER_PROCESS=8   pool shape (production default is 2 x 32)
  *   BENCH_RUNS=5000                              runs per throughput phase
  *   BENCH_QUICK=1                                only the one-tenant phase (plus warm-up)
- *   BENCH_CPU_PROF=/tmp/prof                     write .cpuprofile files of the children (and this process) there
+ *   BENCH_CPU_PROF=/tmp/prof                     write .cpuprofile files of the children there
+ *   BENCH_CHILD_ARGS="--perf-basic-prof"         more Node options for the children (space-separated)
  * CPU per run is the children's user+system time (from /proc) and this
  * process's, divided by the runs of the phase.
  */
@@ -24,6 +25,7 @@ const PROCESSES = Number(process.env['BENCH_PROCESSES'] ?? 2);
 const RUNS_PER_PROCESS = Number(process.env['BENCH_RUNS_PER_PROCESS'] ?? 8);
 const QUICK = process.env['BENCH_QUICK'] === '1';
 const CPU_PROF = process.env['BENCH_CPU_PROF'];
+const CHILD_ARGS = (process.env['BENCH_CHILD_ARGS'] ?? '').split(' ').filter((arg) => arg !== '');
 
 interface Phase {
   runsPerSecond: number;
@@ -92,7 +94,7 @@ async function main(): Promise<void> {
   const pool = new SandboxPool({
     processes: PROCESSES,
     runsPerProcess: RUNS_PER_PROCESS,
-    ...(CPU_PROF ? { childExecArgv: ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] } : {}),
+    childExecArgv: [...(CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`] : []), ...CHILD_ARGS],
   });
   await pool.start();
   try {
