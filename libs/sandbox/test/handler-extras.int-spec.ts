@@ -52,6 +52,15 @@ describe('sandbox: handler extras', () => {
     });
   });
 
+  it('builds the argument even after the script polluted Object.prototype', async () => {
+    const outcome = await pool.run(
+      request(`Object.prototype.get = function () { return 'polluted'; };
+        Object.prototype.value = 'polluted';
+        module.exports = (arg) => [typeof arg.URL, arg.URL === URL, typeof arg.crypto.randomUUID, arg.input.a];`),
+    );
+    expect(outcome).toMatchObject({ status: 'completed', output: ['function', true, 'function', 1] });
+  });
+
   it('leaves the argument as it was without extras', async () => {
     const outcome = await pool.run(request('module.exports = (arg) => ["eventName" in arg, "apiKey" in arg];'));
     expect(outcome).toMatchObject({ status: 'completed', output: [false, false] });

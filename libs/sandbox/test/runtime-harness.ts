@@ -18,7 +18,7 @@ export interface RuntimeHarness {
 export interface HarnessOptions {
   globals?: Record<string, unknown>;
   maxLogBytes?: number;
-  /** What logHost answers: false stops the runtime from sending more. */
+  /** What the 'log' host call answers: false stops the runtime from sending more. */
   acceptLogs?: boolean;
 }
 
@@ -33,15 +33,16 @@ export async function createRuntimeHarness(options: HarnessOptions = {}): Promis
   await factory.apply(
     undefined,
     [
-      new ivm.Callback((level: string, message: string, meta?: string) => {
+      new ivm.Callback((op: string, a: unknown, b: unknown, c: unknown) => {
+        if (op === 'random') return new Uint8Array(a as number).fill(7).buffer;
+        if (op !== 'log') return undefined;
+        const [level, message, meta] = [a as string, b as string, c as string | undefined];
         logs.push(meta === undefined ? { level, message } : { level, message, meta });
         return options.acceptLogs ?? true;
       }),
       new ivm.Callback((id: number, op: string, args: string) => {
         hostCalls.push({ id, op, args: JSON.parse(args) as unknown });
       }),
-      new ivm.Callback(() => undefined),
-      new ivm.Callback((n: number) => new Uint8Array(n).fill(7).buffer),
       JSON.stringify(options.globals ?? { input: { a: 1 }, context: { tenantId: 't' } }),
       JSON.stringify({ entry: 'main', maxOutputBytes: 1 << 20, maxLogBytes: options.maxLogBytes ?? 1 << 20 }),
     ],

@@ -128,10 +128,9 @@ export class RunSession {
     const dispatch: ivm.Reference<unknown> = factory.applySync(
       undefined,
       [
-        new ivm.Callback((level: unknown, message: unknown, meta: unknown) => !this.finished && this.logs.add(level, message, meta)),
+        // One synchronous callback for logs, timers and randomness (fewer handles per run); host calls stay fire-and-forget.
+        new ivm.Callback((op: unknown, a: unknown, b: unknown, c: unknown) => this.onSyncCall(op, a, b, c)),
         new ivm.Callback((callId: unknown, op: unknown, args: unknown) => this.onHostCall(callId, op, args), { ignored: true }),
-        new ivm.Callback((delayMs: unknown) => this.armTimers(delayMs)),
-        new ivm.Callback((count: unknown) => randomArrayBuffer(count)),
         this.spec.globalsJson,
         config,
       ],
@@ -184,6 +183,20 @@ export class RunSession {
     await entry.instantiate(context, (specifier) => (specifier === READY_MODULE_SPECIFIER ? ready : user));
     await entry.evaluate();
     return result;
+  }
+
+  private onSyncCall(op: unknown, a: unknown, b: unknown, c: unknown): unknown {
+    switch (op) {
+      case 'log':
+        return !this.finished && this.logs.add(a, b, c);
+      case 'arm':
+        this.armTimers(a);
+        return undefined;
+      case 'random':
+        return randomArrayBuffer(a);
+      default:
+        return undefined;
+    }
   }
 
   private onHostCall(callId: unknown, op: unknown, argsJson: unknown): void {

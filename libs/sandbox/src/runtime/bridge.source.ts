@@ -1,7 +1,7 @@
 /**
  * In-isolate side of the host bridge: logging, host calls, randomness, the
  * run's control promises and approval. The host functions arrive as closure
- * parameters (`logHost`, `hostSend`, `randomHost`) and never touch a global,
+ * parameters (`hostSync`, `hostSend`) and never touch a global,
  * so script code cannot reach them. JSON.parse/stringify are captured before
  * any script runs; a script that patches other built-ins can only break its
  * own run, never the host.
@@ -17,7 +17,7 @@ function emitLog(level, message, metaJson) {
   // Past the budget the host keeps nothing; don't copy megabytes to learn that.
   const text = message.length > config.maxLogBytes ? message.slice(0, config.maxLogBytes + 1) : message;
   const meta = metaJson !== undefined && metaJson.length > config.maxLogBytes ? metaJson.slice(0, config.maxLogBytes + 1) : metaJson;
-  if (logHost(level, text, meta) !== true) logOpen = false;
+  if (hostSync('log', level, text, meta) !== true) logOpen = false;
 }
 
 const consoleObject = {};
@@ -78,9 +78,9 @@ function settleCall(id, ok, payload) {
 let randomPool = new Uint8Array(0);
 let randomOffset = 0;
 function randomBytes(n) {
-  if (n > 256) return new Uint8Array(randomHost(n));
+  if (n > 256) return new Uint8Array(hostSync('random', n));
   if (randomOffset + n > randomPool.length) {
-    randomPool = new Uint8Array(randomHost(4096));
+    randomPool = new Uint8Array(hostSync('random', 4096));
     randomOffset = 0;
   }
   const out = randomPool.slice(randomOffset, randomOffset + n);

@@ -88,7 +88,9 @@ function settleLazy(holder, name, get, value, writing) {
   try {
     const own = $getOwnPropertyDescriptor(holder, name);
     const ours = own !== undefined && own.get === get;
-    if (ours || writing) $defineProperty(holder, name, { value, writable: true, enumerable: ours ? own.enumerable : true, configurable: true });
+    if (ours || writing) {
+      $defineProperty(holder, name, { __proto__: null, value, writable: true, enumerable: ours ? own.enumerable : true, configurable: true });
+    }
   } catch {
     // A frozen or otherwise locked holder keeps the accessor; reads still answer.
   }
@@ -107,15 +109,32 @@ for (const name of LAZY_NAMES) {
   lazyAccessors[name] = { get, set };
 }
 
+// Descriptors are reused (each new one costs in a fresh context) and have no
+// prototype: handler arguments are built after the script ran, and a script
+// that gives Object.prototype a "get" or "value" must not change what they say.
+const accessorDescriptor = Object.create(null);
+accessorDescriptor.configurable = true;
 function defineLazy(target, name, enumerable) {
-  const { get, set } = lazyAccessors[name];
-  $defineProperty(target, name, { get, set, enumerable, configurable: true });
+  const accessors = lazyAccessors[name];
+  accessorDescriptor.get = accessors.get;
+  accessorDescriptor.set = accessors.set;
+  accessorDescriptor.enumerable = enumerable;
+  $defineProperty(target, name, accessorDescriptor);
 }
 
+const dataDescriptor = Object.create(null);
+dataDescriptor.writable = true;
+dataDescriptor.configurable = true;
+dataDescriptor.enumerable = false;
 for (const name of Object.keys(shared)) {
-  if (shared[name] === LAZY) defineLazy(G, name, false);
-  else $defineProperty(G, name, { value: shared[name], writable: true, configurable: true, enumerable: false });
+  if (shared[name] === LAZY) {
+    defineLazy(G, name, false);
+  } else {
+    dataDescriptor.value = shared[name];
+    $defineProperty(G, name, dataDescriptor);
+  }
 }
+dataDescriptor.value = undefined;
 
 // A surface's extra handler fields (ApiRun: eventName, apiKey, scriptId) come
 // first, so they can never shadow a global.

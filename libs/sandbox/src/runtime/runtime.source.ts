@@ -42,13 +42,14 @@ function lazy(build) {
  * installs the globals and returns the dispatcher. Everything it defines lives
  * in its closure unless `DISPATCH_SOURCE` puts it on the global object.
  *
- * Parameters: logHost(level, message, metaJson?) → boolean (keep logging),
- * hostSend(callId, op, argsJson) (fire and forget), armHost(delayMs),
- * randomHost(byteCount) → ArrayBuffer, globalsJson, configJson
+ * Parameters: hostSync(op, ...args), one synchronous host callback for
+ * ('log', level, message, metaJson?) → boolean (keep logging),
+ * ('arm', delayMs) and ('random', byteCount) → ArrayBuffer; hostSend(callId,
+ * op, argsJson) (fire and forget); globalsJson; configJson
  * ({entry, maxOutputBytes, maxLogBytes}).
  */
 export const RUNTIME_SOURCE = [
-  '(function (logHost, hostSend, armHost, randomHost, globalsJson, configJson) {',
+  '(function (hostSync, hostSend, globalsJson, configJson) {',
   "'use strict';",
   LAZY_SOURCE,
   ENCODING_SOURCE,

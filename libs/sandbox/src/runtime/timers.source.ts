@@ -1,7 +1,7 @@
 /**
  * In-isolate timers. Pending timers live in a min-heap inside the isolate;
  * the host keeps a single timer per run, armed for the earliest deadline
- * (`armHost(delayMs)`), and calls `runDueTimers()` when it fires. So 10,000
+ * (`hostSync('arm', delayMs)`), and calls `runDueTimers()` when it fires. So 10,000
  * timers cost one host timer, and a finished run leaves nothing behind: the
  * host drops its timer with the run. `failRun` (BRIDGE_SOURCE) receives
  * errors thrown by callbacks, as Node would crash on them.
@@ -67,7 +67,7 @@ function setTimeout(callback, delay, ...args) {
   heapPush({ id, due });
   if (due < armedDue) {
     armedDue = due;
-    armHost(ms);
+    hostSync('arm', ms);
   }
   return id;
 }
