@@ -58,6 +58,12 @@ export interface ClaimedExecution {
   webhookDeliveryIds: string[];
 }
 
+interface ClaimRequest {
+  id: string;
+  workerId: string;
+  reclaimRunning: boolean;
+}
+
 export interface FinishedUpdate {
   status: Extract<ExecutionStatus, 'completed' | 'failed' | 'cancelled' | 'pending_approval'>;
   output?: unknown;
@@ -173,11 +179,15 @@ export class ExecutionRepository {
   // that arrive together share one statement, one round trip and one
   // transaction (see GroupCommit).
   private readonly inserts = new GroupCommit<NewExecution, Date>((items) => this.insertMany(items), GROUP);
-  private readonly claims = new GroupCommit<{ id: string; workerId: string }, ClaimedExecution | null>(async (items) => {
-    const byWorker = new Map<string, string[]>();
-    for (const item of items) byWorker.set(item.workerId, [...(byWorker.get(item.workerId) ?? []), item.id]);
+  private readonly claims = new GroupCommit<ClaimRequest, ClaimedExecution | null>(async (items) => {
+    const byWorker = new Map<string, ClaimRequest[]>();
+    for (const item of items) byWorker.set(item.workerId, [...(byWorker.get(item.workerId) ?? []), item]);
     const claimed = new Map<string, ClaimedExecution>();
-    for (const [workerId, ids] of byWorker) for (const [id, row] of await this.claimMany(ids, workerId)) claimed.set(id, row);
+    for (const [workerId, requests] of byWorker) {
+      const ids = requests.map((r) => r.id);
+      const reclaimable = requests.filter((r) => r.reclaimRunning).map((r) => r.id);
+      for (const [id, row] of await this.claimMany(ids, workerId, reclaimable)) claimed.set(id, row);
+    }
     return items.map((item) => claimed.get(item.id) ?? null);
   }, GROUP);
   private readonly finishes = new GroupCommit<{ id: string; update: FinishedUpdate }, FinishedExecution | null>(async (items) => {
@@ -271,10 +281,13 @@ export class ExecutionRepository {
 
   /**
    * pending (or running, when a crashed worker's job comes back) → running,
-   * returning everything the run needs. null: cancelled or already finished.
+   * returning everything the run needs. null: cancelled, already finished,
+   * or running while `reclaimRunning` is false: a job on its first start
+   * passes false, so a second job for the same execution (the reconciler
+   * re-adding a run that waits in a batch job) never starts it twice.
    */
-  async claim(id: string, workerId: string): Promise<ClaimedExecution | null> {
-    return this.claims.submit({ id, workerId });
+  async claim(id: string, workerId: string, options: { reclaimRunning: boolean } = { reclaimRunning: true }): Promise<ClaimedExecution | null> {
+    return this.claims.submit({ id, workerId, reclaimRunning: options.reclaimRunning });
   }
 
   /**
@@ -282,7 +295,7 @@ export class ExecutionRepository {
    * worker's group commit sends when several runs start at once. Executions
    * that cannot be claimed are absent from the map.
    */
-  async claimMany(ids: readonly string[], workerId: string): Promise<Map<string, ClaimedExecution>> {
+  async claimMany(ids: readonly string[], workerId: string, reclaimable: readonly string[] = ids): Promise<Map<string, ClaimedExecution>> {
     // attempts becomes 1 on the first claim only: a re-claim after a worker
     // crash, or the continuation after an approval, starts nothing new, so
     // execution.started goes out once per execution.
@@ -292,7 +305,7 @@ export class ExecutionRepository {
          UPDATE executions e
             SET status = 'running', started_at = now(), attempts = e.attempts + 1, worker_id = $2,
                 queue_wait_ms = COALESCE(e.queue_wait_ms, GREATEST(0, (EXTRACT(EPOCH FROM (now() - e.created_at)) * 1000)::int))
-          WHERE e.id = ANY($1::uuid[]) AND e.status IN ('pending', 'running')
+          WHERE e.id = ANY($1::uuid[]) AND (e.status = 'pending' OR (e.status = 'running' AND e.id = ANY($3::uuid[])))
           RETURNING e.*, CASE WHEN e.attempts = 1 THEN 'execution.started' END AS webhook_event
        )${OUTBOX_CTE}
        SELECT e.id::text, e.tenant_id::text, e.script_id::text, e.script_version, e.api_key_id::text, e.trigger, e.input,
@@ -302,7 +315,7 @@ export class ExecutionRepository {
               (SELECT s.env_enc FROM scripts s WHERE s.id = e.script_id) AS env_enc,
               ${outboxIdsOf('e')}
          FROM upd e`,
-        [ids, workerId],
+        [ids, workerId, reclaimable],
       ),
     );
     const claimed = new Map<string, ClaimedExecution>();
@@ -396,17 +409,18 @@ export class ExecutionRepository {
   }
 
   /** Ends a non-terminal execution that can no longer run (retries exhausted after crashes). */
-  async failIfUnfinished(id: string, error: ExecutionError): Promise<FinishedExecution | null> {
+  /** `onlyRunning`: leave a pending row alone (it still has a job of its own that will run it). */
+  async failIfUnfinished(id: string, error: ExecutionError, options: { onlyRunning?: boolean } = {}): Promise<FinishedExecution | null> {
     const { rows } = await this.db.pool.query<Record<string, unknown>>(
       outboxStatement(
         `WITH upd AS (
          UPDATE executions SET status = 'failed', error = $2::jsonb, finished_at = now(),
                 duration_ms = CASE WHEN started_at IS NULL THEN NULL ELSE (EXTRACT(EPOCH FROM (now() - started_at)) * 1000)::int END
-          WHERE id = $1::uuid AND status IN ('pending', 'running')
+          WHERE id = $1::uuid AND status = ANY($3::"ExecutionStatus"[])
           RETURNING *, 'execution.failed' AS webhook_event
        )${OUTBOX_CTE}
        SELECT id::text, tenant_id::text, script_id::text, status, started_at, finished_at, ${OUTBOX_IDS} FROM upd`,
-        [id, JSON.stringify(error)],
+        [id, JSON.stringify(error), options.onlyRunning === true ? ['running'] : ['pending', 'running']],
       ),
     );
     const r = rows[0];

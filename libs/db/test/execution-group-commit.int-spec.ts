@@ -102,4 +102,26 @@ describe('execution group commit (real PostgreSQL)', () => {
     const claimed = await repo.claimMany([a.id, b.id, randomUUID()], 'w2');
     expect([...claimed.keys()]).toEqual([a.id]);
   });
+
+  it('takes over a running execution only when asked to (a job back after a failure or a stall)', async () => {
+    const running = execution({ r: 1 });
+    const fresh = execution({ f: 1 });
+    await repo.create(running);
+    await repo.create(fresh);
+    expect(await repo.claim(running.id, 'w1', { reclaimRunning: false })).not.toBeNull();
+
+    // A second job for the same run on its first start (a duplicate) finds it running and leaves it.
+    const [duplicate, first] = await Promise.all([
+      repo.claim(running.id, 'w2', { reclaimRunning: false }),
+      repo.claim(fresh.id, 'w2', { reclaimRunning: false }),
+    ]);
+    expect(duplicate).toBeNull();
+    expect(first?.attempts).toBe(1);
+
+    // The same job retried after its worker died takes it over as attempt 2.
+    const retaken = await repo.claim(running.id, 'w2', { reclaimRunning: true });
+    expect(retaken?.attempts).toBe(2);
+    const { rows } = await db.pool.query<{ worker_id: string }>('SELECT worker_id FROM executions WHERE id = $1', [running.id]);
+    expect(rows[0]?.worker_id).toBe('w2');
+  });
 });

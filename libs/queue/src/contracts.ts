@@ -11,6 +11,8 @@ export const QueueName = {
 
 export const JobName = {
   ExecutionRun: 'execution.run',
+  /** Several new runs accepted together by a gateway: one job, so the queue costs one job's commands for all of them. */
+  ExecutionBatch: 'execution.batch',
   CronTick: 'cron.tick',
   EventDispatch: 'event.dispatch',
   WebhookDeliver: 'webhook.deliver',
@@ -23,6 +25,17 @@ export const executionRunPayload = z.object({
   tenantId: z.string().uuid().optional(),
 });
 export type ExecutionRunPayload = z.infer<typeof executionRunPayload>;
+
+/** Runs per `execution.batch` job at most: bounds what one worker takes from the queue in one go. */
+export const MAX_RUNS_PER_BATCH = 16;
+
+export const executionBatchPayload = z.object({
+  runs: z
+    .array(z.object({ executionId: z.string().uuid(), tenantId: z.string().uuid() }))
+    .min(1)
+    .max(MAX_RUNS_PER_BATCH),
+});
+export type ExecutionBatchPayload = z.infer<typeof executionBatchPayload>;
 
 export const cronTickPayload = z.object({
   scriptId: z.string().uuid(),

@@ -1,6 +1,17 @@
+import { GroupCommit } from '@kiln/core';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { JobName, QueueName, type CronTickPayload, type EventDispatchPayload, type ExecutionRunPayload } from './contracts';
+import {
+  JobName,
+  MAX_RUNS_PER_BATCH,
+  QueueName,
+  type CronTickPayload,
+  type EventDispatchPayload,
+  type ExecutionBatchPayload,
+  type ExecutionRunPayload,
+} from './contracts';
+
+type NewRun = ExecutionBatchPayload['runs'][number];
 
 export interface ExecutionQueueOptions {
   connection: Redis;
@@ -13,6 +24,8 @@ export interface ExecutionQueueOptions {
 export class ExecutionQueue {
   readonly queue: Queue;
   private readonly runOptions: JobsOptions;
+  // Two adds in flight at most: runs accepted meanwhile ride together in the next job.
+  private readonly newRuns = new GroupCommit<NewRun, void>((runs) => this.addNewRuns(runs), { maxBatch: MAX_RUNS_PER_BATCH, maxInFlight: 2 });
 
   constructor(options: ExecutionQueueOptions) {
     this.queue = new Queue(QueueName.Executions, { connection: options.connection, prefix: options.prefix });
@@ -34,6 +47,29 @@ export class ExecutionQueue {
       jobId: options.jobIdSuffix ? `${executionId}.${options.jobIdSuffix}` : executionId,
       ...(options.delayMs ? { delay: options.delayMs } : {}),
     });
+  }
+
+  /**
+   * Enqueues a run the API just accepted. Alone it is an `execution.run` job
+   * like any other; runs accepted while an earlier add is still on its way
+   * to Redis share one `execution.batch` job. A BullMQ job costs ~40 Redis
+   * commands whatever it carries, so under load this is what keeps the queue
+   * from being the most expensive part of a run.
+   */
+  enqueueNewRun(executionId: string, tenantId: string): Promise<void> {
+    return this.newRuns.submit({ executionId, tenantId });
+  }
+
+  private async addNewRuns(runs: NewRun[]): Promise<void[]> {
+    const [first] = runs;
+    if (runs.length === 1 && first) {
+      await this.enqueueRun(first.executionId, { tenantId: first.tenantId });
+    } else if (first) {
+      const payload: ExecutionBatchPayload = { runs };
+      // Batch ids never collide with an execution's own job id (`batch.` + a UUID).
+      await this.queue.add(JobName.ExecutionBatch, payload, { ...this.runOptions, jobId: `batch.${first.executionId}` });
+    }
+    return runs.map(() => undefined);
   }
 
   /** Removes a waiting job (best effort: a job already taken is left to the worker's claim check). */
@@ -67,6 +103,14 @@ export class ExecutionQueue {
 
   async removeCron(scriptId: string): Promise<void> {
     await this.queue.removeJobScheduler(cronSchedulerId(scriptId));
+  }
+
+  /** Creation time (ms) of the oldest job still waiting to be taken, null when none waits. */
+  async oldestWaitingAt(): Promise<number | null> {
+    // One job from each end that holds the oldest: the wait list and the priority set.
+    const heads = await this.queue.getJobs(['wait', 'prioritized'], 0, 0, true);
+    const stamps = heads.flatMap((job) => (job ? [job.timestamp] : []));
+    return stamps.length > 0 ? Math.min(...stamps) : null;
   }
 
   async waitingCount(): Promise<number> {

@@ -22,6 +22,17 @@ export class RetryableRunError extends Error {
 
 export type RunResult = 'skipped' | FinishedUpdate['status'];
 
+export interface RunAttempt {
+  number: number;
+  isLast: boolean;
+  /**
+   * Whether a `running` row may be taken over: true when the job comes back
+   * after a failure or a stall (its first worker is gone). A job on its first
+   * start passes false, so a duplicate job never runs an execution twice.
+   */
+  reclaimRunning: boolean;
+}
+
 /**
  * One execution, start to end: claim the row (a cancelled or finished one is
  * skipped), run it in the sandbox, record the outcome in one statement, and
@@ -40,8 +51,8 @@ export class ExecutionRunner {
     private readonly webhooks: WebhookQueue,
   ) {}
 
-  async run(executionId: string, attempt: { number: number; isLast: boolean }): Promise<RunResult> {
-    const claimed = await this.executions.claim(executionId, this.config.worker.id);
+  async run(executionId: string, attempt: RunAttempt): Promise<RunResult> {
+    const claimed = await this.executions.claim(executionId, this.config.worker.id, { reclaimRunning: attempt.reclaimRunning });
     if (!claimed) return 'skipped';
     void this.notifyWebhooks(claimed.webhookDeliveryIds);
     const log = this.logger.child({ executionId, tenantId: claimed.tenantId, scriptId: claimed.scriptId, attempt: attempt.number });
@@ -80,10 +91,15 @@ export class ExecutionRunner {
     return this.record(claimed, update);
   }
 
-  /** Ends an execution whose job BullMQ gave up on (stalled too often, or crashed on the last attempt). */
-  async markLost(executionId: string, reason: string): Promise<void> {
+  /**
+   * Ends an execution whose job BullMQ gave up on (stalled too often, or
+   * crashed on the last attempt). `onlyRunning` for a batch job's runs: one
+   * that never started there is still pending and has, or gets from the
+   * reconciler, a job of its own.
+   */
+  async markLost(executionId: string, reason: string, options: { onlyRunning?: boolean } = {}): Promise<void> {
     const error: ExecutionError = { code: 'WORKER_LOST', message: `The run was lost ${reason}; its attempts are exhausted` };
-    const finished = await this.executions.failIfUnfinished(executionId, error);
+    const finished = await this.executions.failIfUnfinished(executionId, error, options);
     if (!finished) return;
     await this.notifyWebhooks(finished.webhookDeliveryIds);
     await this.signals.publishDone({ executionId, status: finished.status });

@@ -2,11 +2,22 @@ import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShut
 import type { KilnConfig } from '@kiln/config';
 import type { Logger } from '@kiln/observability';
 import { InjectConfig, InjectLogger, InjectRedis } from '@kiln/platform';
-import { closeWorkerWithin, createRedis, ExecutionSignals, executionRunPayload, JobName, QueueName, waitForRedis } from '@kiln/queue';
+import {
+  closeWorkerWithin,
+  createRedis,
+  executionBatchPayload,
+  ExecutionSignals,
+  executionRunPayload,
+  JobName,
+  QueueName,
+  waitForRedis,
+  type ExecutionBatchPayload,
+} from '@kiln/queue';
 import { SandboxPool } from '@kiln/sandbox';
 import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { ExecutionRunner, RetryableRunError } from './execution-runner';
+import { ExecutionRunner, RetryableRunError, type RunAttempt, type RunResult } from './execution-runner';
+import { RunSlots } from './run-slots';
 import { TenantConcurrencyGate } from './tenant-concurrency-gate';
 import { TriggerJobs } from './trigger-jobs';
 
@@ -19,6 +30,7 @@ import { TriggerJobs } from './trigger-jobs';
 export class ExecutionWorker implements OnApplicationBootstrap, OnApplicationShutdown {
   private worker: Worker | null = null;
   private connection: Redis | null = null;
+  private readonly runSlots: RunSlots;
 
   constructor(
     @InjectConfig() private readonly config: KilnConfig,
@@ -29,7 +41,9 @@ export class ExecutionWorker implements OnApplicationBootstrap, OnApplicationShu
     @Inject(SandboxPool) private readonly pool: SandboxPool,
     private readonly gate: TenantConcurrencyGate,
     private readonly triggers: TriggerJobs,
-  ) {}
+  ) {
+    this.runSlots = new RunSlots(config.worker.concurrency);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
     await waitForRedis(this.redis, this.config.redis.url);
@@ -55,10 +69,7 @@ export class ExecutionWorker implements OnApplicationBootstrap, OnApplicationShu
     this.worker.on('failed', (job, err) => {
       if (!job) return;
       const exhausted = job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled more than allowable limit/i.test(err.message);
-      if (job.name === JobName.ExecutionRun && exhausted) {
-        const { executionId } = job.data as { executionId: string };
-        this.runner.markLost(executionId, `(${err.message})`).catch((e: unknown) => this.logger.error({ err: e, executionId }, 'could not mark execution lost'));
-      }
+      if (exhausted) this.markLost(job, err.message);
     });
     void this.worker.run();
     this.logger.info({ concurrency: w.concurrency, sandboxProcesses: w.sandboxProcesses, workerId: w.id }, 'worker consuming executions');
@@ -80,20 +91,18 @@ export class ExecutionWorker implements OnApplicationBootstrap, OnApplicationShu
     switch (job.name) {
       case JobName.ExecutionRun: {
         const { executionId, tenantId } = executionRunPayload.parse(job.data);
-        const attempts = job.opts.attempts ?? 1;
-        // Per-tenant concurrency: when the tenant is full, the job goes back to the queue still pending (DelayedError).
-        const slot = await this.gate.enter(job, token, executionId, tenantId);
-        try {
-          return await this.runner.run(executionId, { number: job.attemptsMade + 1, isLast: job.attemptsMade + 1 >= attempts });
-        } catch (err) {
-          if (err instanceof RetryableRunError) throw err;
-          // Infrastructure failure (database, Redis): let BullMQ retry.
-          this.logger.error({ err, executionId }, 'execution attempt failed');
-          throw err;
-        } finally {
-          await slot.release();
-        }
+        return this.withRunSlot(async () => {
+          // Per-tenant concurrency: when the tenant is full, the job goes back to the queue still pending (DelayedError).
+          const slot = await this.gate.enter(job, token, executionId, tenantId);
+          try {
+            return await this.runOne(executionId, attemptOf(job));
+          } finally {
+            await slot.release();
+          }
+        });
       }
+      case JobName.ExecutionBatch:
+        return this.runBatch(job, executionBatchPayload.parse(job.data).runs);
       case JobName.CronTick:
         return this.triggers.cronTick(job);
       case JobName.EventDispatch:
@@ -103,4 +112,75 @@ export class ExecutionWorker implements OnApplicationBootstrap, OnApplicationShu
         return 'unknown-job';
     }
   }
+
+  /**
+   * The runs of one batch job go side by side, each through the same steps as
+   * a job of its own. When one of them fails for a reason that is not the
+   * script's, the whole job is retried once the others are done: runs that
+   * finished are skipped by their claims, the failed one is taken over.
+   */
+  private async runBatch(job: Job, runs: ExecutionBatchPayload['runs']): Promise<Record<string, number>> {
+    const attempt = attemptOf(job);
+    const settled = await Promise.allSettled(
+      runs.map(({ executionId, tenantId }) =>
+        this.withRunSlot(async (): Promise<RunResult | 'deferred'> => {
+          const slot = await this.gate.enterFromBatch(executionId, tenantId, job.timestamp);
+          if (!slot) return 'deferred';
+          try {
+            return await this.runOne(executionId, attempt);
+          } finally {
+            await slot.release();
+          }
+        }),
+      ),
+    );
+    const failure = settled.find((result) => result.status === 'rejected');
+    if (failure) throw failure.reason;
+    const counts: Record<string, number> = {};
+    for (const result of settled) if (result.status === 'fulfilled') counts[result.value] = (counts[result.value] ?? 0) + 1;
+    return counts;
+  }
+
+  private async runOne(executionId: string, attempt: RunAttempt): Promise<RunResult> {
+    try {
+      return await this.runner.run(executionId, attempt);
+    } catch (err) {
+      // Infrastructure failure (database, Redis) or a crashed sandbox: BullMQ retries the job.
+      if (!(err instanceof RetryableRunError)) this.logger.error({ err, executionId }, 'execution attempt failed');
+      throw err;
+    }
+  }
+
+  private async withRunSlot<T>(work: () => Promise<T>): Promise<T> {
+    const release = await this.runSlots.acquire();
+    try {
+      return await work();
+    } finally {
+      release();
+    }
+  }
+
+  private markLost(job: Job, reason: string): void {
+    const lost =
+      job.name === JobName.ExecutionRun
+        ? [{ executionId: (job.data as { executionId: string }).executionId, onlyRunning: false }]
+        : job.name === JobName.ExecutionBatch
+          ? (job.data as ExecutionBatchPayload).runs.map((run) => ({ executionId: run.executionId, onlyRunning: true }))
+          : [];
+    for (const { executionId, onlyRunning } of lost) {
+      this.runner
+        .markLost(executionId, `(${reason})`, { onlyRunning })
+        .catch((e: unknown) => this.logger.error({ err: e, executionId }, 'could not mark execution lost'));
+    }
+  }
+}
+
+function attemptOf(job: Job): RunAttempt {
+  const attempts = job.opts.attempts ?? 1;
+  return {
+    number: job.attemptsMade + 1,
+    isLast: job.attemptsMade + 1 >= attempts,
+    // Back after a failure or a stall: whoever ran it before is gone.
+    reclaimRunning: job.attemptsMade > 0 || job.stalledCounter > 0,
+  };
 }

@@ -20,7 +20,10 @@ export interface ReconcileReport {
  * gateway that dies in between (or a Redis hiccup on approve) leaves a
  * pending row with no job. One worker at a time walks the pending rows and
  * re-adds any missing job; jobIds are execution ids, so re-adding one that
- * exists is a no-op and the check can never start a run twice.
+ * exists is a no-op. Runs accepted together share a batch job under another
+ * id: a pending row no older than the oldest waiting job may be in one, so it
+ * is left alone until the backlog has passed it by `afterMs`. Should a run get a second
+ * job all the same, only one of the two claims it (see ExecutionRunner).
  */
 @Injectable()
 export class PendingReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -67,8 +70,11 @@ export class PendingReconciler implements OnApplicationBootstrap, OnApplicationS
     try {
       const rows = await this.executions.pendingAfter(this.cursor, this.config.reconcile.afterMs, PAGE);
       this.cursor = rows.length === PAGE ? { createdAt: rows[PAGE - 1]!.createdAt, id: rows[PAGE - 1]!.id } : null;
+      const backlogSince = rows.length > 0 ? await this.queue.oldestWaitingAt() : null;
       for (const row of rows) {
         report.checked++;
+        // afterMs of slack: the batch's job is added after its rows (and by another clock).
+        if (backlogSince !== null && row.createdAt.getTime() > backlogSince - this.config.reconcile.afterMs) continue;
         const suffix = row.approvalStatus === 'approved' ? 'approved' : undefined;
         const state = await this.queue.queue.getJobState(suffix ? `${row.id}.${suffix}` : row.id);
         if (state === 'failed') {

@@ -82,12 +82,36 @@ export class TenantConcurrencyGate implements OnApplicationBootstrap {
     if (acquired.taken) return this.hold(tenant, executionId, limit);
 
     if (!token) throw new Error('a deferred job needs its lock token');
-    const delay = Math.min(DEFER_MAX_MS, DEFER_STEP_MS * (1 + Math.floor(acquired.ahead / limit))) * (0.8 + Math.random() * 0.4);
-    await job.moveToDelayed(Date.now() + Math.round(delay), token);
-    this.deferrals.inc();
-    const promote = await this.slots.defer(tenant, ref, limit, DEFERRED_TTL_MS);
-    if (promote) await this.promote(tenant, limit, promote);
+    await job.moveToDelayed(Date.now() + this.deferDelay(acquired.ahead, limit), token);
+    await this.deferred(tenant, ref, limit);
     throw new DelayedError();
+  }
+
+  /**
+   * enter() for a run that arrived in an `execution.batch` job: the batch
+   * cannot be put back for one of its runs, so a run of a full tenant gets a
+   * delayed `execution.run` job of its own (job id = execution id) and null
+   * comes back. `acceptedAt` (the batch job's timestamp) keeps its place in
+   * the tenant's line.
+   */
+  async enterFromBatch(executionId: string, tenantId: string, acceptedAt: number): Promise<TenantSlot | null> {
+    const limit = await this.limitOf(tenantId);
+    const ref = { id: executionId, timestamp: acceptedAt };
+    const acquired = await this.slots.acquire(tenantId, executionId, ref, limit, this.leaseMs);
+    if (acquired.taken) return this.hold(tenantId, executionId, limit);
+    await this.queue.enqueueRun(executionId, { tenantId, delayMs: this.deferDelay(acquired.ahead, limit) });
+    await this.deferred(tenantId, ref, limit);
+    return null;
+  }
+
+  private deferDelay(ahead: number, limit: number): number {
+    return Math.round(Math.min(DEFER_MAX_MS, DEFER_STEP_MS * (1 + Math.floor(ahead / limit))) * (0.8 + Math.random() * 0.4));
+  }
+
+  private async deferred(tenantId: string, ref: { id: string; timestamp: number }, limit: number): Promise<void> {
+    this.deferrals.inc();
+    const promote = await this.slots.defer(tenantId, ref, limit, DEFERRED_TTL_MS);
+    if (promote) await this.promote(tenantId, limit, promote);
   }
 
   private hold(tenantId: string, executionId: string, limit: number): TenantSlot {

@@ -4,7 +4,7 @@ import { loadConfig, type KilnConfig } from '@kiln/config';
 import { uuidv7 } from '@kiln/core';
 import { Database, ExecutionRepository } from '@kiln/db';
 import { createLogger } from '@kiln/observability';
-import { ExecutionQueue, QueueName } from '@kiln/queue';
+import { ExecutionQueue, JobName, QueueName } from '@kiln/queue';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { createTestDatabase, createTestRedisPrefix, type TestDatabase } from '@kiln/testing';
 import type { ExecutionRunner } from '../src/execution-runner';
@@ -44,26 +44,26 @@ describe('pending reconciler (real PostgreSQL and Redis)', () => {
     await redisEnv.cleanup();
   });
 
-  const reconciler = () =>
-    new PendingReconciler(config, logger, redis, new ExecutionRepository(db), queue, {
+  const reconciler = (withConfig: KilnConfig = config) =>
+    new PendingReconciler(withConfig, logger, redis, new ExecutionRepository(db), queue, {
       markLost: (id: string) => Promise.resolve(void lost.push(id)),
     } as unknown as ExecutionRunner);
 
-  async function pendingRow(approvalStatus: string | null = null): Promise<string> {
+  async function pendingRow(approvalStatus: string | null = null, createdAt: Date = new Date()): Promise<string> {
     const id = uuidv7();
     await db.pool.query(
-      `INSERT INTO executions (id, tenant_id, status, trigger, timeout_ms, memory_mb, approval_status)
-       VALUES ($1, $2, 'pending', '{"type":"api"}', 30000, 64, $3)`,
-      [id, tenantId, approvalStatus],
+      `INSERT INTO executions (id, tenant_id, status, trigger, timeout_ms, memory_mb, approval_status, created_at)
+       VALUES ($1, $2, 'pending', '{"type":"api"}', 30000, 64, $3, $4)`,
+      [id, tenantId, approvalStatus, createdAt],
     );
     return id;
   }
 
   it('re-adds a missing job, leaves present ones alone, and is idempotent', async () => {
     const orphan = await pendingRow();
+    const approved = await pendingRow('approved');
     const queued = await pendingRow();
     await queue.enqueueRun(queued, { tenantId });
-    const approved = await pendingRow('approved');
 
     const first = await reconciler().pass();
     expect(first).toEqual({ checked: 3, reenqueued: 2, lost: 0 });
@@ -74,6 +74,31 @@ describe('pending reconciler (real PostgreSQL and Redis)', () => {
     const second = await reconciler().pass();
     expect(second).toEqual({ checked: 3, reenqueued: 0, lost: 0 });
     expect(await queue.queue.getWaitingCount()).toBe(3);
+  });
+
+  it('leaves runs that may wait in a batch job alone until the backlog has passed them', async () => {
+    await queue.queue.obliterate({ force: true });
+    await db.pool.query('DELETE FROM executions');
+    const afterMs = 2000;
+    const withSlack = { ...config, reconcile: { ...config.reconcile, afterMs } };
+    const now = Date.now();
+    // A batch accepted 5 s ago whose job still waits, and an orphan from 20 s ago.
+    const batched = [await pendingRow(null, new Date(now - 5000)), await pendingRow(null, new Date(now - 5000))];
+    await queue.queue.add(
+      JobName.ExecutionBatch,
+      { runs: batched.map((executionId) => ({ executionId, tenantId })) },
+      { jobId: `batch.${batched[0]}`, timestamp: now - 4995 },
+    );
+    const orphan = await pendingRow(null, new Date(now - 20_000));
+
+    expect(await reconciler(withSlack).pass()).toEqual({ checked: 3, reenqueued: 1, lost: 0 });
+    expect(await queue.queue.getJobState(orphan)).toBe('waiting');
+    for (const id of batched) expect(await queue.queue.getJobState(id)).toBe('unknown');
+
+    // Once the batch job is gone (taken, or lost with Redis), its runs are looked after again.
+    await queue.queue.remove(`batch.${batched[0]}`);
+    await queue.queue.remove(orphan);
+    expect(await reconciler(withSlack).pass()).toEqual({ checked: 3, reenqueued: 3, lost: 0 });
   });
 
   it('ends a row whose job failed for good as lost', async () => {

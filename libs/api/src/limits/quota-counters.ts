@@ -15,13 +15,16 @@ import type { QuotaWindow } from './quota-windows';
 const ADMIT = new LuaScript(
   'kiln-quota-admit',
   `
+-- One GET per counter both reads it and tells a missing one (to rebuild) apart.
+local counts = {}
 for i = 1, #KEYS do
-  if redis.call('EXISTS', KEYS[i]) == 0 then return { -1, i } end
+  local value = redis.call('GET', KEYS[i])
+  if not value then return { -1, i } end
+  counts[i] = tonumber(value) or 0
 end
 for i = 1, #KEYS do
   local limit = tonumber(ARGV[i])
-  local current = tonumber(redis.call('GET', KEYS[i])) or 0
-  if limit >= 0 and current >= limit then return { 0, i, current } end
+  if limit >= 0 and counts[i] >= limit then return { 0, i, counts[i] } end
 end
 for i = 1, #KEYS do redis.call('INCR', KEYS[i]) end
 return { 1 }

@@ -120,7 +120,7 @@ export class RunsService {
     }
 
     try {
-      await this.queue.enqueueRun(id, { tenantId: command.tenantId });
+      await this.queue.enqueueNewRun(id, command.tenantId);
     } catch (err) {
       waiter?.cancel();
       this.logger.error({ err, executionId: id, tenantId: command.tenantId }, 'enqueue failed; run not accepted');
