@@ -1,4 +1,7 @@
+import { JobName, QueueName, executionBatchPayload } from '@kiln/queue';
 import { type ApiClient, eventually, KilnStack, type AppProcess } from '@kiln/testing';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 
 // Worker lifecycle across real processes: cancel before any worker exists,
 // SIGKILL mid-run with another worker finishing the job, retries exhausted
@@ -73,6 +76,53 @@ describe('workers', () => {
       expect(exit.code === 0 || exit.signal === 'SIGTERM').toBe(true);
       const done = await api.get(`/v1/executions/${run.body.executionId}`);
       expect(done.body).toMatchObject({ status: 'completed', output: { graceful: true }, attempts: 1 });
+    });
+  });
+
+  describe('with runs accepted together (one batch job)', () => {
+    let stack: KilnStack;
+    let api: ApiClient;
+    let poll: ReturnType<typeof poller>;
+    let redis: Redis;
+    let queue: Queue;
+
+    beforeAll(async () => {
+      // Room for all 12 at once: this is about recovery, not the tenant's limit.
+      stack = await KilnStack.start({ apps: ['gateway'], env: { ...FAST_RECOVERY, KILN_TENANT_CONCURRENCY: '20' } });
+      api = (await stack.tenant()).client;
+      poll = poller(api);
+      redis = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
+      queue = new Queue(QueueName.Executions, { connection: redis, prefix: stack.redis.prefix });
+    });
+    afterAll(async () => {
+      await queue?.close();
+      redis?.disconnect();
+      await stack?.stop();
+    });
+
+    it('runs every run of a batch once, and finishes them on another worker when the first dies mid-batch', async () => {
+      const source = 'await new Promise(r => setTimeout(r, 2500)); results.n = input.n;';
+      const accepted = await Promise.all(Array.from({ length: 12 }, (_, n) => api.post('/v1/runs', { source, input: { n }, timeoutMs: 20_000 })));
+      expect(accepted.every((res) => res.status === 202)).toBe(true);
+      const ids = accepted.map((res) => res.body.executionId as string);
+
+      // No worker yet: the jobs wait, and runs accepted together share one.
+      const waiting = await queue.getJobs(['wait']);
+      const batched = waiting.filter((job) => job.name === JobName.ExecutionBatch).flatMap((job) => executionBatchPayload.parse(job.data).runs.map((r) => r.executionId));
+      expect(batched.length).toBeGreaterThan(1);
+      expect(waiting.length).toBeLessThan(ids.length);
+
+      const first = await stack.startApp('worker');
+      const firstId = await workerId(first);
+      for (const id of ids) await poll(id, (e) => e.status === 'running' && e.workerId === firstId);
+      await first.kill();
+      const second = await stack.startApp('worker');
+      const secondId = await workerId(second);
+
+      for (const [n, id] of ids.entries()) {
+        const done = await poll(id, (e) => e.status === 'completed', 40_000);
+        expect(done).toMatchObject({ output: { n }, workerId: secondId, attempts: 2 });
+      }
     });
   });
 
