@@ -9,6 +9,27 @@ describe('sandbox: script styles and entries', () => {
   });
   afterAll(() => pool.close(0));
 
+  it('runs each source in a fresh context when one isolate alternates between scripts', async () => {
+    // Sequential runs of one tenant reuse one isolate, and with it the last compiled script.
+    const sources = [
+      'globalThis.seen = (globalThis.seen ?? 0) + 1; module.exports = () => ["a", globalThis.seen];',
+      'module.exports = () => ["b", typeof globalThis.seen];',
+    ];
+    const outputs: unknown[] = [];
+    for (const source of [sources[0], sources[0], sources[1], sources[0], sources[1], sources[1]]) {
+      const outcome = await pool.run(request(source ?? '', { isolationKey: 'alternating' }));
+      outputs.push(outcome.status === 'completed' ? outcome.output : outcome);
+    }
+    expect(outputs).toEqual([
+      ['a', 1],
+      ['a', 1],
+      ['b', 'undefined'],
+      ['a', 1],
+      ['b', 'undefined'],
+      ['b', 'undefined'],
+    ]);
+  });
+
   it('calls a CommonJS handler with every documented field', async () => {
     const outcome = await pool.run(
       request(

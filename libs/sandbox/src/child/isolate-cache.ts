@@ -6,6 +6,11 @@ export interface IsolateLease {
   readonly isolate: ivm.Isolate;
   /** The runtime, compiled once per isolate and run in each fresh context. */
   readonly runtime: ivm.Script;
+  /**
+   * The last classic script compiled here, for the next run of the same
+   * source. Compiled code only: every run still runs it in its own context.
+   */
+  lastScript?: { source: string; script: ivm.Script };
   uses: number;
 }
 

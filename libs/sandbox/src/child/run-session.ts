@@ -144,16 +144,22 @@ export class RunSession {
     if (style.style === 'module') return this.executeModule(isolate, context, dispatch);
     this.lastUserLine = lineCount(this.spec.source);
 
-    // Compiling the wrapper runs nothing; V8's compilation cache makes a
-    // repeated source nearly free.
-    const script = isolate.compileScriptSync(wrapScript(this.spec.source), {
-      filename: SCRIPT_FILENAME,
-      lineOffset: WRAPPED_LINE_OFFSET,
-    });
-    this.releasables.push(script);
+    // Compiling the wrapper runs nothing. The isolate keeps the last compiled
+    // script: one isolate serves one tenant, which mostly runs the same code.
+    const script = this.compileScript(lease);
     const wrapper = script.runSync(context, { reference: true });
     this.releasables.push(wrapper);
     return dispatch.apply(undefined, ['script', wrapper.derefInto()], { result: { promise: true, copy: true } });
+  }
+
+  private compileScript(lease: IsolateLease): ivm.Script {
+    const { source } = this.spec;
+    const last = lease.lastScript;
+    if (last?.source === source) return last.script;
+    const script = lease.isolate.compileScriptSync(wrapScript(source), { filename: SCRIPT_FILENAME, lineOffset: WRAPPED_LINE_OFFSET });
+    lease.lastScript = { source, script };
+    last?.script.release();
+    return script;
   }
 
   /**
