@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { CommandCoalescer } from './command-coalescer';
 import type { ExecutionCancelMessage, ExecutionDoneMessage } from './contracts';
 
 type Waiter = (message: ExecutionDoneMessage) => void;
@@ -38,10 +39,11 @@ export class ExecutionSignals {
   /**
    * `<executionId> <json>`: every gateway receives every message, and most
    * have nobody waiting for that execution; the id in front lets them drop
-   * it without parsing a view of up to 64 KiB.
+   * it without parsing a view of up to 64 KiB. Runs that end together share
+   * one write to Redis (CommandCoalescer).
    */
   async publishDone(message: ExecutionDoneMessage): Promise<void> {
-    await this.publisher.publish(this.doneChannel, `${message.executionId} ${JSON.stringify(message)}`);
+    await CommandCoalescer.for(this.publisher).call('publish', this.doneChannel, `${message.executionId} ${JSON.stringify(message)}`);
   }
 
   async publishCancel(executionId: string): Promise<void> {

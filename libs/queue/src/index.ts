@@ -21,5 +21,6 @@ export { createRedis, waitForRedis, type RedisRole } from './redis-connection';
 export { InvalidationBus, type InvalidationMessage } from './invalidation-bus';
 export { WebhookQueue, type ScheduledDelivery, type WebhookQueueOptions } from './webhook-queue';
 export { LuaScript } from './lua-script';
+export { CommandCoalescer } from './command-coalescer';
 export { ClusterLock } from './cluster-lock';
 export { closeWorkerWithin } from './close-worker';
