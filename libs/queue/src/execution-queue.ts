@@ -24,8 +24,8 @@ export interface ExecutionQueueOptions {
 export class ExecutionQueue {
   readonly queue: Queue;
   private readonly runOptions: JobsOptions;
-  // Two adds in flight at most: runs accepted meanwhile ride together in the next job.
-  private readonly newRuns = new GroupCommit<NewRun, void>((runs) => this.addNewRuns(runs), { maxBatch: MAX_RUNS_PER_BATCH, maxInFlight: 2 });
+  // One add in flight: runs accepted meanwhile ride together in the next job.
+  private readonly newRuns = new GroupCommit<NewRun, void>((runs) => this.addNewRuns(runs), { maxBatch: MAX_RUNS_PER_BATCH, maxInFlight: 1 });
 
   constructor(options: ExecutionQueueOptions) {
     this.queue = new Queue(QueueName.Executions, { connection: options.connection, prefix: options.prefix });
