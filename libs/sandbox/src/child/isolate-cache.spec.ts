@@ -1,3 +1,4 @@
+import ivm from 'isolated-vm';
 import { IsolateCache } from './isolate-cache';
 
 describe('IsolateCache', () => {
@@ -41,6 +42,22 @@ describe('IsolateCache', () => {
     }
     cache.release(lease, true);
     expect(isolate.isDisposed).toBe(true);
+  });
+
+  it('remakes the runtime code cache after the first clean run, with the functions the run compiled', async () => {
+    const codeSize = (): number => (Reflect.get(cache, 'runtimeCode') as ivm.ExternalCopy<ArrayBuffer> | undefined)?.copy().byteLength ?? 0;
+    const first = await cache.acquire('t', 16);
+    const before = codeSize();
+    const context = await first.isolate.createContext();
+    const factory = (await first.runtime.run(context, { reference: true })) as ivm.Reference<unknown>;
+    const config = JSON.stringify({ entry: 'main', maxOutputBytes: 1024, maxLogBytes: 1024 });
+    await factory.apply(undefined, [new ivm.Callback(() => true), new ivm.Callback(() => undefined, { ignored: true }), '{}', config]);
+    context.release();
+    cache.release(first, true);
+    for (let i = 0; i < 100 && codeSize() === before; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(codeSize()).toBeGreaterThan(before);
+    const later = await cache.acquire('other', 16);
+    expect(Reflect.get(later.runtime, 'cachedDataRejected')).not.toBe(true);
   });
 
   it('keeps at most maxIdle idle isolates, dropping the oldest', async () => {
