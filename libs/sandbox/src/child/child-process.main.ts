@@ -5,6 +5,7 @@
  */
 import { parseParentMessage, type ChildMessage } from '../protocol/ipc.types';
 import { Outbox, unbatch, type BatchMessage } from '../protocol/outbox';
+import { CHILD_IDLE_ISOLATES } from '../pool/placement';
 import { IsolateCache } from './isolate-cache';
 import { RunSession } from './run-session';
 
@@ -25,7 +26,7 @@ function main(): void {
     process.exit(2);
   }
   // Before a catastrophic abort, report what already finished.
-  const isolates = new IsolateCache({ maxIdle: 32, idleTtlMs: 60_000, maxUses: 500, beforeAbort: () => outbox.flush() });
+  const isolates = new IsolateCache({ maxIdle: CHILD_IDLE_ISOLATES, idleTtlMs: 60_000, maxUses: 500, beforeAbort: () => outbox.flush() });
   const sessions = new Map<string, RunSession>();
 
   process.on('message', (raw: unknown) => {

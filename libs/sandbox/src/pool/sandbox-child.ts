@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { parseChildMessage, type ChildMessage, type ParentMessage } from '../protocol/ipc.types';
 import { Outbox, unbatch, type BatchMessage } from '../protocol/outbox';
 import type { ChildEntry } from './child-entry';
+import { CHILD_IDLE_ISOLATES, RecentKeys } from './placement';
 
 const STDERR_TAIL_BYTES = 4096;
 const DISCONNECT_GRACE_MS = 2000;
@@ -15,6 +16,8 @@ export interface SandboxChildEvents {
 export class SandboxChild {
   /** Runs in flight in this process. */
   readonly runs = new Set<string>();
+  /** Isolation keys of the latest runs here: the child likely holds idle isolates for them. */
+  readonly recentKeys = new RecentKeys(CHILD_IDLE_ISOLATES);
   private readonly proc: ChildProcess;
   private readyFlag = false;
   private exitedFlag = false;

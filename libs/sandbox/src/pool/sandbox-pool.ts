@@ -3,6 +3,7 @@ import type { ChildMessage } from '../protocol/ipc.types';
 import type { RunOutcome, RunRequest, SandboxLimits, SandboxPoolOptions, SandboxStats } from '../sandbox.types';
 import { resolveChildEntry, type ChildEntry } from './child-entry';
 import { HostGate } from './host-gate';
+import { choosePlacement, type PlacementCandidate } from './placement';
 import { attributeDeath, outcomeFromWire, poolOutcome } from './run-outcome';
 import { SandboxChild } from './sandbox-child';
 
@@ -29,6 +30,11 @@ interface ActiveRun extends QueuedRun {
   cancelTimer: NodeJS.Timeout | undefined;
 }
 
+/** The child's isolate cache hands an idle isolate only to the same isolation key and memory limit. */
+function isolateKey(req: RunRequest): string {
+  return `${req.limits.memoryMb}:${req.isolationKey}`;
+}
+
 function invalidLimits(limits: SandboxLimits): string | undefined {
   const { timeoutMs, memoryMb, maxOutputBytes, maxLogBytes, maxRequests } = limits;
   if (!(Number.isFinite(timeoutMs) && timeoutMs > 0)) return 'limits.timeoutMs must be a positive number';
@@ -52,6 +58,8 @@ export class SandboxPool {
   private readonly active = new Map<string, ActiveRun>();
   private readonly idleWaiters: Array<() => void> = [];
   private readonly respawnTimers = new Set<NodeJS.Timeout>();
+  /** How many more runs in flight a child that ran the same isolation key may have and still be chosen. */
+  private readonly affinitySlack: number;
   private restarts = 0;
   private failedStarts = 0;
   private started = false;
@@ -63,6 +71,7 @@ export class SandboxPool {
       throw new RangeError('runsPerProcess must be an integer ≥ 1');
     }
     this.entry = resolveChildEntry(options.childModulePath, options.childExecArgv);
+    this.affinitySlack = Math.max(1, Math.floor(options.runsPerProcess / 4));
   }
 
   async start(): Promise<void> {
@@ -183,20 +192,25 @@ export class SandboxPool {
 
   private pump(): void {
     while (this.queue.length > 0 && !this.closing) {
-      const child = this.pickChild();
+      const head = this.queue[0];
+      if (!head) return;
+      const child = this.pickChild(isolateKey(head.req));
       if (!child) return;
-      const next = this.queue.shift();
-      if (next) this.dispatch(next, child);
+      this.queue.shift();
+      this.dispatch(head, child);
     }
   }
 
-  private pickChild(): SandboxChild | undefined {
-    let best: SandboxChild | undefined;
+  /** A ready child with room, preferring one that recently ran the same isolation key (see choosePlacement). */
+  private pickChild(key: string): SandboxChild | undefined {
+    const open: SandboxChild[] = [];
+    const candidates: PlacementCandidate[] = [];
     for (const child of this.children) {
       if (!child.isReady || child.runs.size >= this.options.runsPerProcess) continue;
-      if (!best || child.runs.size < best.runs.size) best = child;
+      open.push(child);
+      candidates.push({ load: child.runs.size, warm: child.recentKeys.has(key) });
     }
-    return best;
+    return open[choosePlacement(candidates, this.affinitySlack)];
   }
 
   private dispatch(queued: QueuedRun, child: SandboxChild): void {
@@ -214,6 +228,7 @@ export class SandboxPool {
     };
     this.active.set(req.runId, run);
     child.runs.add(req.runId);
+    child.recentKeys.note(isolateKey(req));
     child.send({
       t: 'run',
       runId: req.runId,
