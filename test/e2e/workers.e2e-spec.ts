@@ -101,7 +101,8 @@ describe('workers', () => {
     });
 
     it('runs every run of a batch once, and finishes them on another worker when the first dies mid-batch', async () => {
-      const source = 'await new Promise(r => setTimeout(r, 2500)); results.n = input.n;';
+      // Long enough that all twelve are still running when the worker is killed, even on a loaded machine.
+      const source = 'await new Promise(r => setTimeout(r, 10000)); results.n = input.n;';
       const accepted = await Promise.all(Array.from({ length: 12 }, (_, n) => api.post('/v1/runs', { source, input: { n }, timeoutMs: 20_000 })));
       expect(accepted.every((res) => res.status === 202)).toBe(true);
       const ids = accepted.map((res) => res.body.executionId as string);
@@ -114,13 +115,19 @@ describe('workers', () => {
 
       const first = await stack.startApp('worker');
       const firstId = await workerId(first);
-      for (const id of ids) await poll(id, (e) => e.status === 'running' && e.workerId === firstId);
+      await eventually(
+        async () => {
+          const views = await Promise.all(ids.map((id) => api.get(`/v1/executions/${id}`)));
+          return views.every((v) => v.body.status === 'running' && v.body.workerId === firstId) ? true : undefined;
+        },
+        { timeoutMs: 30_000, what: 'all 12 runs running on the first worker' },
+      );
       await first.kill();
       const second = await stack.startApp('worker');
       const secondId = await workerId(second);
 
       for (const [n, id] of ids.entries()) {
-        const done = await poll(id, (e) => e.status === 'completed', 40_000);
+        const done = await poll(id, (e) => e.status === 'completed', 60_000);
         expect(done).toMatchObject({ output: { n }, workerId: secondId, attempts: 2 });
       }
     });
