@@ -3,6 +3,7 @@ import { ApiKeyResolver } from './auth/api-key-resolver';
 import { ExecutionControl } from './executions/execution-control';
 import { LimitsModule } from './limits/limits.module';
 import { RunAdmission } from './runs/run-admission';
+import { RunBackpressure } from './runs/run-backpressure';
 import { RunsService } from './runs/runs.service';
 import { ScriptCache } from './scripts/script-cache';
 import { ScriptScheduler } from './scripts/script-scheduler';
@@ -10,7 +11,7 @@ import { ScriptsService } from './scripts/scripts.service';
 import { TenantProvisioner } from './tenants/tenant-provisioner';
 import { WebhooksModule } from './webhooks/webhooks.module';
 
-const SERVICES = [ApiKeyResolver, TenantProvisioner, ScriptsService, ScriptCache, ScriptScheduler, RunsService, RunAdmission, ExecutionControl];
+const SERVICES = [ApiKeyResolver, TenantProvisioner, ScriptsService, ScriptCache, ScriptScheduler, RunsService, RunAdmission, RunBackpressure, ExecutionControl];
 
 /**
  * The services every HTTP surface shares (keys, scripts, runs, execution

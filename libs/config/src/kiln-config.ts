@@ -16,6 +16,9 @@ export interface KilnConfig {
   reconcile: { intervalMs: number; afterMs: number };
   runs: {
     waitMaxMs: number;
+    /** Backpressure: new runs are held while the oldest waiting job has waited this long (0: never). */
+    queueMaxWaitMs: number;
+    queueHoldMaxMs: number;
     idempotencyTtlMs: number;
     scriptSourceMaxBytes: number;
     adhocCodeMaxBytes: number;
@@ -99,6 +102,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     reconcile: { intervalMs: e.KILN_RECONCILE_INTERVAL_MS, afterMs: e.KILN_RECONCILE_AFTER_MS },
     runs: {
       waitMaxMs: e.KILN_WAIT_MAX_MS,
+      queueMaxWaitMs: e.KILN_QUEUE_MAX_WAIT_MS,
+      queueHoldMaxMs: e.KILN_QUEUE_HOLD_MAX_MS,
       idempotencyTtlMs: e.KILN_IDEMPOTENCY_TTL_HOURS * 3600_000,
       scriptSourceMaxBytes: e.KILN_SCRIPT_SOURCE_MAX_BYTES,
       adhocCodeMaxBytes: e.KILN_ADHOC_CODE_MAX_BYTES,

@@ -10,8 +10,20 @@ import {
   type ExecutionBatchPayload,
   type ExecutionRunPayload,
 } from './contracts';
+import { LuaScript } from './lua-script';
 
 type NewRun = ExecutionBatchPayload['runs'][number];
+
+// BullMQ adds at the head of the wait list and takes from its tail: the tail is the oldest job.
+const BACKLOG = new LuaScript(
+  'kiln-queue-backlog',
+  `
+local stamp = false
+local id = redis.call('LINDEX', KEYS[1], -1)
+if id then stamp = redis.call('HGET', ARGV[1] .. id, 'timestamp') end
+return { stamp, redis.call('HEXISTS', KEYS[2], 'paused') }
+`,
+);
 
 export interface ExecutionQueueOptions {
   connection: Redis;
@@ -24,10 +36,12 @@ export interface ExecutionQueueOptions {
 export class ExecutionQueue {
   readonly queue: Queue;
   private readonly runOptions: JobsOptions;
+  private readonly connection: Redis;
   // One add in flight: runs accepted meanwhile ride together in the next job.
   private readonly newRuns = new GroupCommit<NewRun, void>((runs) => this.addNewRuns(runs), { maxBatch: MAX_RUNS_PER_BATCH, maxInFlight: 1 });
 
   constructor(options: ExecutionQueueOptions) {
+    this.connection = options.connection;
     this.queue = new Queue(QueueName.Executions, { connection: options.connection, prefix: options.prefix });
     this.queue.on('error', () => undefined);
     this.runOptions = {
@@ -111,6 +125,18 @@ export class ExecutionQueue {
     const heads = await this.queue.getJobs(['wait', 'prioritized'], 0, 0, true);
     const stamps = heads.flatMap((job) => (job ? [job.timestamp] : []));
     return stamps.length > 0 ? Math.min(...stamps) : null;
+  }
+
+  /**
+   * How long the oldest job still waiting has waited (0 when none does) and
+   * whether the queue is paused: one script call. The age is measured
+   * against this process's clock, the job's timestamp against its
+   * producer's; gateways are expected to keep their clocks in sync.
+   */
+  async backlog(): Promise<{ oldestWaitMs: number; paused: boolean }> {
+    const [stamp, paused] = await BACKLOG.run<[string | null, number]>(this.connection, [this.queue.toKey('wait'), this.queue.toKey('meta')], [this.queue.toKey('')]);
+    const since = stamp === null ? NaN : Number(stamp);
+    return { oldestWaitMs: Number.isFinite(since) ? Math.max(0, Date.now() - since) : 0, paused: paused === 1 };
   }
 
   async waitingCount(): Promise<number> {

@@ -82,7 +82,9 @@ export function buildOpenApiDocument(serverUrl: string): unknown {
         'Self-hostable, distributed JavaScript execution. Authenticate with `Authorization: Bearer ak_…` or `?apiKey=`. ' +
         'Every authenticated response carries `X-RateLimit-Limit`, `X-RateLimit-Remaining` and `X-RateLimit-Reset` (Unix ms); an empty bucket answers 429 ' +
         '`{"statusCode":429,"message":"Rate limit exceeded","error":"Too Many Requests","retryAfter":<s>}` with `Retry-After`. ' +
-        'Runs past the key’s monthly limit answer 403 USAGE_LIMIT_EXCEEDED; past a tenant’s hourly or daily cap, 429 RATE_LIMITED.',
+        'Runs past the key’s monthly limit answer 403 USAGE_LIMIT_EXCEEDED; past a tenant’s hourly or daily cap, 429 RATE_LIMITED. ' +
+        'While the oldest queued run has waited KILN_QUEUE_MAX_WAIT_MS, a new run is held until the workers catch up (backpressure); ' +
+        'held past KILN_QUEUE_HOLD_MAX_MS it answers 503 QUEUE_FULL with `Retry-After`, nothing started.',
     },
     servers: [{ url: serverUrl }],
     security: [{ bearer: [] }, { apiKeyQuery: [] }],
@@ -121,8 +123,8 @@ documentOperations(
   { method: 'put', path: '/v1/scripts/:id', summary: 'Replace the definition; a new source makes a new version', tag: 'scripts', scopes: ['scripts.write'], body: createScriptBody, responses: { '200': 'Updated', ...bad, ...notFound, '409': 'Name or route taken' } },
   { method: 'delete', path: '/v1/scripts/:id', summary: 'Delete (its executions stay readable)', tag: 'scripts', scopes: ['scripts.write'], responses: { '204': 'Deleted', ...notFound } },
   { method: 'get', path: '/v1/scripts/:id/versions', summary: 'Versions, newest first', tag: 'scripts', scopes: ['scripts.read'], responses: { '200': '{items,total}', ...notFound } },
-  { method: 'post', path: '/v1/scripts/:id/runs', summary: 'Run a script (202 + Location, or 200 in wait mode)', tag: 'runs', scopes: ['executions.run'], body: scriptRunBody, responses: { '200': 'Finished within the wait: the execution', '202': '{executionId,status,scriptId,scriptVersion,createdAt}', '400': 'Validation error or INVALID_INPUT', ...notFound, '409': 'SCRIPT_INACTIVE' } },
-  { method: 'post', path: '/v1/runs', summary: 'Run ad-hoc code without saving a script', tag: 'runs', scopes: ['executions.run'], body: adhocRunBody, responses: { '200': 'Finished within the wait', '202': 'Accepted', ...bad } },
+  { method: 'post', path: '/v1/scripts/:id/runs', summary: 'Run a script (202 + Location, or 200 in wait mode)', tag: 'runs', scopes: ['executions.run'], body: scriptRunBody, responses: { '200': 'Finished within the wait: the execution', '202': '{executionId,status,scriptId,scriptVersion,createdAt}', '400': 'Validation error or INVALID_INPUT', ...notFound, '409': 'SCRIPT_INACTIVE', '503': 'QUEUE_FULL: held past KILN_QUEUE_HOLD_MAX_MS by backpressure (Retry-After)' } },
+  { method: 'post', path: '/v1/runs', summary: 'Run ad-hoc code without saving a script', tag: 'runs', scopes: ['executions.run'], body: adhocRunBody, responses: { '200': 'Finished within the wait', '202': 'Accepted', ...bad, '503': 'QUEUE_FULL: held past KILN_QUEUE_HOLD_MAX_MS by backpressure (Retry-After)' } },
   { method: 'post', path: '/v1/code/validate', summary: 'Parse code: {valid, error:{message,line,column}}', tag: 'runs', scopes: ['scripts.read'], body: z.object({ code: z.string() }), responses: { '200': 'Result' } },
   { method: 'get', path: '/v1/executions', summary: 'List executions', tag: 'executions', scopes: ['executions.read'], query: { ...page, scriptId: 'Filter by script id', status: 'pending|running|completed|failed|cancelled|pending_approval', from: 'createdAt ≥ (ISO 8601)', to: 'createdAt ≤ (ISO 8601)', hasWarnings: 'true: completed with warnings (a warn/error log line or a failed step); false: all others' }, responses: { '200': '{items,total,limit,offset}', ...bad } },
   { method: 'get', path: '/v1/executions/:id', summary: 'Status, timestamps, attempts, output, logs, error', tag: 'executions', scopes: ['executions.read'], responses: { '200': 'The execution', ...notFound } },

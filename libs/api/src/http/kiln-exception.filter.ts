@@ -30,11 +30,12 @@ export function sendProblem(exception: unknown, request: FastifyRequest, reply: 
     return;
   }
   const problem = toProblem(exception, { bodyLimitBytes: config.http.bodyLimitBytes });
-  if (problem.statusCode >= 500) {
+  // A full queue is load, not a fault: it is counted (kiln_runs_refused_queue_full_total), not logged per request.
+  if (problem.statusCode >= 500 && problem.code !== 'QUEUE_FULL') {
     logger.error({ err: exception, method: request.method, url: request.url.split('?')[0] }, 'request failed');
   }
   if (reply.sent) return;
-  if (problem.statusCode === 429 && problem.details && typeof problem.details.retryAfter === 'number') {
+  if ((problem.statusCode === 429 || problem.statusCode === 503) && problem.details && typeof problem.details.retryAfter === 'number') {
     void reply.header('Retry-After', String(problem.details.retryAfter));
   }
   void reply.status(problem.statusCode).send(envelopeFor(request.url)(problem));

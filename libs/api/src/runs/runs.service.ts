@@ -15,6 +15,7 @@ import type { Logger } from '@kiln/observability';
 import { InjectConfig, InjectLogger } from '@kiln/platform';
 import { ExecutionQueue, ExecutionSignals, type ExecutionDoneMessage } from '@kiln/queue';
 import { RunAdmission } from './run-admission';
+import { RunBackpressure } from './run-backpressure';
 
 export type RunTarget =
   | { kind: 'script'; script: ScriptWithSource }
@@ -65,6 +66,7 @@ export class RunsService {
     private readonly queue: ExecutionQueue,
     private readonly signals: ExecutionSignals,
     private readonly admission: RunAdmission,
+    private readonly backpressure: RunBackpressure,
   ) {}
 
   /** `wait` of a run request → milliseconds (SPEC §4: true = up to 40 s). */
@@ -77,6 +79,8 @@ export class RunsService {
   async start(command: RunCommand): Promise<RunOutcome> {
     const { target } = command;
     if (target.kind === 'script') this.checkRunnable(target.script, command.allowDraft ?? true, command.input);
+    // Held while the queue is at its high-water mark (503 QUEUE_FULL when it does not drain); counted only after.
+    await this.backpressure.admit();
     const admitted = await this.admission.admit({ tenantId: command.tenantId, apiKeyId: command.apiKeyId, monthlyExecutionLimit: command.monthlyExecutionLimit });
 
     const id = uuidv7();
