@@ -180,8 +180,11 @@ export async function settle(ctx: BenchContext, scriptId: string): Promise<Settl
   if (drained) return { backlogAtEnd, drainedNaturally: true, drainSeconds: round((Date.now() - t0) / 1000, 1), discarded: 0 };
   await ctx.stack.queue.drain();
   const cancelled = await ctx.stack.query<{ n: number }>(
-    `WITH c AS (UPDATE executions SET status = 'cancelled', finished_at = now(), error = '{"code":"BENCH_DISCARDED","message":"backlog discarded by the benchmark"}'::jsonb
-                 WHERE tenant_id = $2::uuid AND script_id = $1::uuid AND status = 'pending' RETURNING 1)
+    // SKIP LOCKED: a row a worker is claiming right now is left to run (the wait below sees it finish);
+    // locking the rest in id order never deadlocks with the worker's multi-row claims.
+    `WITH p AS (SELECT id FROM executions WHERE tenant_id = $2::uuid AND script_id = $1::uuid AND status = 'pending' ORDER BY id FOR UPDATE SKIP LOCKED),
+          c AS (UPDATE executions e SET status = 'cancelled', finished_at = now(), error = '{"code":"BENCH_DISCARDED","message":"backlog discarded by the benchmark"}'::jsonb
+                 FROM p WHERE e.id = p.id RETURNING 1)
      SELECT count(*)::int AS n FROM c`,
     [scriptId, ctx.tenant.id],
   );
