@@ -64,7 +64,7 @@ export const envSchema = z.object({
   KILN_BODY_LIMIT_BYTES: int(1 * KIB, 64 * MIB).default(1 * MIB),
   KILN_WAIT_MAX_MS: int(0, 900_000).default(40_000),
   KILN_QUEUE_MAX_WAIT_MS: int(0, 3_600_000).default(3_000),
-  KILN_QUEUE_HOLD_MAX_MS: int(0, 120_000).default(10_000),
+  KILN_QUEUE_HOLD_MAX_MS: int(0, 120_000).default(30_000),
   KILN_IDEMPOTENCY_TTL_HOURS: int(1, 24 * 30).default(24),
   // Finished executions older than this many days are purged by a worker in the background; 0 keeps them forever.
   KILN_EXECUTION_RETENTION_DAYS: int(0, 36_500).default(0),
