@@ -1,7 +1,5 @@
-import { QueueName } from '@kiln/queue';
 import { type ApiClient, eventually, KilnStack } from '@kiln/testing';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Queue } from 'bullmq';
 
 // Backpressure end to end (KILN_QUEUE_MAX_WAIT_MS): real gateway and worker
 // processes. No worker at first, so the backlog only ages; the gateway's
@@ -9,20 +7,14 @@ import { Redis } from 'ioredis';
 describe('backpressure on new runs', () => {
   let stack: KilnStack;
   let api: ApiClient;
-  let redis: Redis;
   let queue: Queue;
 
   beforeAll(async () => {
     stack = await KilnStack.start({ apps: ['gateway'], env: { KILN_QUEUE_MAX_WAIT_MS: '400', KILN_QUEUE_HOLD_MAX_MS: '4000' } });
     api = (await stack.tenant()).client;
-    redis = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
-    queue = new Queue(QueueName.Executions, { connection: redis, prefix: stack.redis.prefix });
+    queue = stack.executionsQueue();
   });
-  afterAll(async () => {
-    await queue?.close();
-    redis?.disconnect();
-    await stack?.stop();
-  });
+  afterAll(() => stack?.stop());
 
   const run = (n: number) => api.post('/v1/runs', { source: 'results.n = input.n;', input: { n } });
 

@@ -1,7 +1,6 @@
-import { JobName, QueueName, executionBatchPayload } from '@kiln/queue';
+import { JobName, executionBatchPayload } from '@kiln/queue';
 import { type ApiClient, eventually, KilnStack, type AppProcess } from '@kiln/testing';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Queue } from 'bullmq';
 
 // Worker lifecycle across real processes: cancel before any worker exists,
 // SIGKILL mid-run with another worker finishing the job, retries exhausted
@@ -83,7 +82,6 @@ describe('workers', () => {
     let stack: KilnStack;
     let api: ApiClient;
     let poll: ReturnType<typeof poller>;
-    let redis: Redis;
     let queue: Queue;
 
     beforeAll(async () => {
@@ -91,14 +89,9 @@ describe('workers', () => {
       stack = await KilnStack.start({ apps: ['gateway'], env: { ...FAST_RECOVERY, KILN_TENANT_CONCURRENCY: '20' } });
       api = (await stack.tenant()).client;
       poll = poller(api);
-      redis = new Redis(stack.redis.url, { maxRetriesPerRequest: null });
-      queue = new Queue(QueueName.Executions, { connection: redis, prefix: stack.redis.prefix });
+      queue = stack.executionsQueue();
     });
-    afterAll(async () => {
-      await queue?.close();
-      redis?.disconnect();
-      await stack?.stop();
-    });
+    afterAll(() => stack?.stop());
 
     it('runs every run of a batch once, and finishes them on another worker when the first dies mid-batch', async () => {
       // Long enough that all twelve are still running when the worker is killed, even on a loaded machine.

@@ -1,5 +1,8 @@
 import { generateApiKey } from '@kiln/core';
 import { randomBytes } from 'node:crypto';
+import { QueueName } from '@kiln/queue';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { AppProcess, type AppName } from './app-process';
 import { ApiClient } from './http-client';
 import { createTestDatabase, type TestDatabase } from './test-database';
@@ -18,6 +21,8 @@ export interface KilnStackOptions {
  */
 export class KilnStack {
   readonly processes: AppProcess[] = [];
+  private queue: Queue | undefined;
+  private queueConnection: Redis | undefined;
 
   private constructor(
     readonly database: TestDatabase,
@@ -88,7 +93,18 @@ export class KilnStack {
     return { id: tenant.body.id, slug, key: key.body.key, client: new ApiClient(this.url, key.body.key) };
   }
 
+  /** The stack's `executions` queue, to look at or pause from a test; closed by stop(). */
+  executionsQueue(): Queue {
+    if (!this.queue) {
+      this.queueConnection = new Redis(this.redis.url, { maxRetriesPerRequest: null });
+      this.queue = new Queue(QueueName.Executions, { connection: this.queueConnection, prefix: this.redis.prefix });
+    }
+    return this.queue;
+  }
+
   async stop(): Promise<void> {
+    await this.queue?.close().catch(() => undefined);
+    this.queueConnection?.disconnect();
     await Promise.all(this.processes.map((p) => p.stop('SIGTERM', 10_000).catch(() => undefined)));
     await this.database.drop().catch(() => undefined);
     await this.redis.cleanup().catch(() => undefined);
