@@ -119,24 +119,16 @@ export class ExecutionQueue {
     await this.queue.removeJobScheduler(cronSchedulerId(scriptId));
   }
 
-  /** Creation time (ms) of the oldest job still waiting to be taken, null when none waits. */
-  async oldestWaitingAt(): Promise<number | null> {
-    // One job from each end that holds the oldest: the wait list and the priority set.
-    const heads = await this.queue.getJobs(['wait', 'prioritized'], 0, 0, true);
-    const stamps = heads.flatMap((job) => (job ? [job.timestamp] : []));
-    return stamps.length > 0 ? Math.min(...stamps) : null;
-  }
-
   /**
-   * How long the oldest job still waiting has waited (0 when none does) and
-   * whether the queue is paused: one script call. The age is measured
-   * against this process's clock, the job's timestamp against its
-   * producer's; gateways are expected to keep their clocks in sync.
+   * Creation time (producer's clock, ms) of the oldest job still waiting to
+   * be taken, null when none waits, and whether the queue is paused: one
+   * script call. Readers that turn it into an age compare it with their own
+   * clock, so producers and readers are expected to keep clocks in sync.
    */
-  async backlog(): Promise<{ oldestWaitMs: number; paused: boolean }> {
+  async backlog(): Promise<{ oldestWaitingAt: number | null; paused: boolean }> {
     const [stamp, paused] = await BACKLOG.run<[string | null, number]>(this.connection, [this.queue.toKey('wait'), this.queue.toKey('meta')], [this.queue.toKey('')]);
-    const since = stamp === null ? NaN : Number(stamp);
-    return { oldestWaitMs: Number.isFinite(since) ? Math.max(0, Date.now() - since) : 0, paused: paused === 1 };
+    const at = stamp === null ? NaN : Number(stamp);
+    return { oldestWaitingAt: Number.isFinite(at) ? at : null, paused: paused === 1 };
   }
 
   async waitingCount(): Promise<number> {

@@ -70,7 +70,7 @@ export class PendingReconciler implements OnApplicationBootstrap, OnApplicationS
     try {
       const rows = await this.executions.pendingAfter(this.cursor, this.config.reconcile.afterMs, PAGE);
       this.cursor = rows.length === PAGE ? { createdAt: rows[PAGE - 1]!.createdAt, id: rows[PAGE - 1]!.id } : null;
-      const backlogSince = rows.length > 0 ? await this.queue.oldestWaitingAt() : null;
+      const backlogSince = rows.length > 0 ? (await this.queue.backlog()).oldestWaitingAt : null;
       for (const row of rows) {
         report.checked++;
         // afterMs of slack: the batch's job is added after its rows (and by another clock).

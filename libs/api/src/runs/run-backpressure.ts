@@ -41,7 +41,9 @@ export class RunBackpressure implements OnApplicationBootstrap, OnApplicationShu
     const poll = (): void => {
       this.queue
         .backlog()
-        .then((reading) => this.backlog.update(reading))
+        .then(({ oldestWaitingAt, paused }) =>
+          this.backlog.update({ oldestWaitMs: oldestWaitingAt === null ? 0 : Math.max(0, Date.now() - oldestWaitingAt), paused }),
+        )
         // Without a reading the last one stands; the enqueue itself reports an unreachable Redis.
         .catch((err: unknown) => this.logger.debug({ err }, 'could not read the queue backlog'))
         .finally(() => {
