@@ -1,2 +1,2 @@
 export { createLogger, type Logger } from './logger';
-export { Counter, Gauge, Histogram, PROMETHEUS_CONTENT_TYPE, Registry, createMetricsRegistry } from './metrics';
+export { Counter, Gauge, Histogram, PROMETHEUS_CONTENT_TYPE, Registry, createMetricsRegistry, registeredCounter } from './metrics';

@@ -1,7 +1,7 @@
 import { Injectable, type OnApplicationBootstrap } from '@nestjs/common';
 import type { KilnConfig } from '@kiln/config';
 import { TenantRepository, UsageRepository } from '@kiln/db';
-import { Counter, type Logger, Registry } from '@kiln/observability';
+import { type Counter, type Logger, Registry, registeredCounter } from '@kiln/observability';
 import { InjectConfig, InjectLogger, InjectRedis } from '@kiln/platform';
 import { ExecutionQueue, InvalidationBus } from '@kiln/queue';
 import { DelayedError, Job } from 'bullmq';
@@ -51,13 +51,10 @@ export class TenantConcurrencyGate implements OnApplicationBootstrap {
     this.slots = new TenantSlots(redis, config.redis.prefix);
     // Outlives a BullMQ job lock: a stalled job is retaken (re-entrantly) before its slot expires.
     this.leaseMs = Math.max(10_000, 2 * config.worker.jobLockMs);
-    this.deferrals =
-      (registry.getSingleMetric('kiln_tenant_concurrency_deferrals_total') as Counter | undefined) ??
-      new Counter({
-        name: 'kiln_tenant_concurrency_deferrals_total',
-        help: 'Runs put back in the queue because their tenant was at its concurrency limit',
-        registers: [registry],
-      });
+    this.deferrals = registeredCounter(registry, {
+      name: 'kiln_tenant_concurrency_deferrals_total',
+      help: 'Runs put back in the queue because their tenant was at its concurrency limit',
+    });
   }
 
   async onApplicationBootstrap(): Promise<void> {

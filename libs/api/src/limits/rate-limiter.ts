@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { KilnConfig } from '@kiln/config';
-import { Counter, type Logger, Registry } from '@kiln/observability';
+import { type Counter, type Logger, Registry, registeredCounter } from '@kiln/observability';
 import { InjectConfig, InjectLogger, InjectRedis } from '@kiln/platform';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -47,9 +47,7 @@ export class RateLimiter {
       refillPerSecond: limits.agentsRateLimitRefillPerSec,
       defaultMonthlyExecutionLimit: limits.agentsMonthlyExecutions,
     });
-    this.refused =
-      (registry.getSingleMetric('kiln_rate_limited_requests_total') as Counter | undefined) ??
-      new Counter({ name: 'kiln_rate_limited_requests_total', help: 'Requests refused with 429 by the per-key token bucket', labelNames: ['profile'], registers: [registry] });
+    this.refused = registeredCounter(registry, { name: 'kiln_rate_limited_requests_total', help: 'Requests refused with 429 by the per-key token bucket', labelNames: ['profile'] });
   }
 
   /** The profile a request URL draws from (native unless a surface registered its prefix). */

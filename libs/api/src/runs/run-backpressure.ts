@@ -1,7 +1,7 @@
 import { Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { KilnConfig } from '@kiln/config';
 import { KilnError } from '@kiln/core';
-import { Counter, type Logger, Registry } from '@kiln/observability';
+import { type Counter, type Logger, Registry, registeredCounter } from '@kiln/observability';
 import { InjectConfig, InjectLogger } from '@kiln/platform';
 import { ExecutionQueue } from '@kiln/queue';
 import { QueueBacklog } from './queue-backlog';
@@ -32,8 +32,8 @@ export class RunBackpressure implements OnApplicationBootstrap, OnApplicationShu
     registry: Registry,
   ) {
     this.backlog = new QueueBacklog({ maxWaitMs: config.runs.queueMaxWaitMs, maxHoldMs: config.runs.queueHoldMaxMs });
-    this.held = counter(registry, 'kiln_runs_held_total', 'Runs held by backpressure because the oldest waiting job had waited KILN_QUEUE_MAX_WAIT_MS');
-    this.refused = counter(registry, 'kiln_runs_refused_queue_full_total', 'Runs refused with 503 QUEUE_FULL after KILN_QUEUE_HOLD_MAX_MS of backpressure');
+    this.held = registeredCounter(registry, { name: 'kiln_runs_held_total', help: 'Runs held by backpressure because the oldest waiting job had waited KILN_QUEUE_MAX_WAIT_MS' });
+    this.refused = registeredCounter(registry, { name: 'kiln_runs_refused_queue_full_total', help: 'Runs refused with 503 QUEUE_FULL after KILN_QUEUE_HOLD_MAX_MS of backpressure' });
   }
 
   onApplicationBootstrap(): void {
@@ -68,8 +68,4 @@ export class RunBackpressure implements OnApplicationBootstrap, OnApplicationShu
     const retryAfter = Math.max(1, Math.ceil(this.config.runs.queueHoldMaxMs / 1000));
     throw new KilnError(503, 'QUEUE_FULL', `The run queue is full (its oldest run has waited over KILN_QUEUE_MAX_WAIT_MS = ${this.config.runs.queueMaxWaitMs} ms) and did not drain within ${this.config.runs.queueHoldMaxMs} ms; nothing was started, retry later`, { retryAfter });
   }
-}
-
-function counter(registry: Registry, name: string, help: string): Counter {
-  return (registry.getSingleMetric(name) as Counter | undefined) ?? new Counter({ name, help, registers: [registry] });
 }
