@@ -66,4 +66,29 @@ describe('IsolateCache', () => {
     expect(cache.idleCount).toBe(2);
     expect(leases.map((lease) => lease.isolate.isDisposed)).toEqual([true, false, false]);
   });
+
+  it('gives an idle isolate its next context ahead of time: unused, and never handed out twice', async () => {
+    const first = await cache.acquire('t', 16);
+    const used = cache.freshContext(first);
+    await used.context.global.set('leftover', 1);
+    cache.release(first, true);
+    await new Promise((resolve) => setImmediate(resolve));
+    const again = await cache.acquire('t', 16);
+    expect(again.warm).toBeDefined();
+    const fresh = cache.freshContext(again);
+    expect(fresh.context).not.toBe(used.context);
+    expect(await fresh.context.eval('typeof leftover')).toBe('undefined');
+    expect(fresh.factory.typeof).toBe('function');
+    expect(again.warm).toBeUndefined();
+    expect(cache.freshContext(again).context).not.toBe(fresh.context);
+  });
+
+  it('does not warm an isolate that was taken or dropped before its turn came', async () => {
+    const lease = await cache.acquire('t', 16);
+    cache.release(lease, true);
+    const taken = await cache.acquire('t', 16);
+    expect(taken).toBe(lease);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(taken.warm).toBeUndefined();
+  });
 });

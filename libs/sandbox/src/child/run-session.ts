@@ -116,10 +116,8 @@ export class RunSession {
     // hop to its thread pool and back, and those hops cost more CPU than the
     // work itself. The user's code only ever runs through the asynchronous
     // call at the end, where the wall-clock timer can still dispose it.
-    const context = isolate.createContextSync();
-    this.releasables.push(context);
-    const factory = lease.runtime.runSync(context, { reference: true });
-    this.releasables.push(factory);
+    const { context, factory } = this.deps.isolates.freshContext(lease);
+    this.releasables.push(context, factory);
     const config = JSON.stringify({
       entry: this.spec.entry,
       maxOutputBytes: this.spec.limits.maxOutputBytes,
