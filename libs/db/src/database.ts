@@ -16,19 +16,24 @@ export interface DatabaseOptions {
 export class Database {
   readonly pool: Pool;
   readonly prisma: PrismaClient;
+  private relaxed: Pool | null = null;
 
-  constructor(options: DatabaseOptions) {
-    this.pool = new Pool({
-      connectionString: options.url,
-      max: options.poolSize,
-      application_name: options.applicationName ?? 'kiln',
-      // Fail fast instead of hanging a request when PostgreSQL is unreachable.
-      connectionTimeoutMillis: 5000,
-    });
-    // An idle client's error (server restart) must not crash the process;
-    // the pool replaces the client on next use.
-    this.pool.on('error', () => undefined);
+  constructor(private readonly options: DatabaseOptions) {
+    this.pool = createPool(options, { max: options.poolSize });
     this.prisma = new PrismaClient({ adapter: new PrismaPg(this.pool) });
+  }
+
+  /**
+   * Connections whose commits do not wait for the WAL flush
+   * (synchronous_commit = off): about half the round trip of a small UPDATE
+   * on this class of machine (0.10 vs 0.20 ms). Only for writes that may be
+   * lost in a PostgreSQL crash without harm: committed work is visible at
+   * once all the same, and any later durable commit flushes it too. Opened
+   * on first use, at most two connections.
+   */
+  get relaxedPool(): Pool {
+    this.relaxed ??= createPool(this.options, { max: 2, options: '-c synchronous_commit=off', suffix: 'relaxed' });
+    return this.relaxed;
   }
 
   async ping(): Promise<void> {
@@ -38,7 +43,24 @@ export class Database {
   async close(): Promise<void> {
     await this.prisma.$disconnect();
     await this.pool.end();
+    await this.relaxed?.end();
   }
+}
+
+function createPool(database: DatabaseOptions, settings: { max: number; options?: string; suffix?: string }): Pool {
+  const name = database.applicationName ?? 'kiln';
+  const pool = new Pool({
+    connectionString: database.url,
+    max: settings.max,
+    application_name: settings.suffix ? `${name}:${settings.suffix}` : name,
+    ...(settings.options ? { options: settings.options } : {}),
+    // Fail fast instead of hanging a request when PostgreSQL is unreachable.
+    connectionTimeoutMillis: 5000,
+  });
+  // An idle client's error (server restart) must not crash the process;
+  // the pool replaces the client on next use.
+  pool.on('error', () => undefined);
+  return pool;
 }
 
 /** PostgreSQL unique_violation, whether it surfaced through Prisma or pg. */

@@ -299,7 +299,10 @@ export class ExecutionRepository {
     // attempts becomes 1 on the first claim only: a re-claim after a worker
     // crash, or the continuation after an approval, starts nothing new, so
     // execution.started goes out once per execution.
-    const { rows } = await this.db.pool.query<Record<string, unknown>>(
+    // Relaxed commit: a claim lost in a PostgreSQL crash leaves the row as it
+    // was, the run's job fails on the dead connection and its retry claims it
+    // again (outbox rows included); the finish, durable, flushes the claim.
+    const { rows } = await this.db.relaxedPool.query<Record<string, unknown>>(
       outboxStatement(
         `WITH upd AS (
          UPDATE executions e

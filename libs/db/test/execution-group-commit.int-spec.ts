@@ -124,4 +124,17 @@ describe('execution group commit (real PostgreSQL)', () => {
     const { rows } = await db.pool.query<{ worker_id: string }>('SELECT worker_id FROM executions WHERE id = $1', [running.id]);
     expect(rows[0]?.worker_id).toBe('w2');
   });
+
+  it('claims over connections that do not wait for the WAL flush, and nothing else does', async () => {
+    const setting = async (pool: typeof db.pool) => (await pool.query<{ synchronous_commit: string }>('SHOW synchronous_commit')).rows[0]?.synchronous_commit;
+    expect(await setting(db.relaxedPool)).toBe('off');
+    expect(await setting(db.pool)).toBe('on');
+    const row = execution({ n: 1 });
+    await repo.insertMany([row]);
+    const claimed = await repo.claim(row.id, 'w-relaxed');
+    expect(claimed?.id).toBe(row.id);
+    // Visible at once to the other pool, as any committed change.
+    const { rows } = await db.pool.query<{ status: string; worker_id: string }>('SELECT status, worker_id FROM executions WHERE id = $1', [row.id]);
+    expect(rows[0]).toEqual({ status: 'running', worker_id: 'w-relaxed' });
+  });
 });
