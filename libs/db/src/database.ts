@@ -29,10 +29,10 @@ export class Database {
    * on this class of machine (0.10 vs 0.20 ms). Only for writes that may be
    * lost in a PostgreSQL crash without harm: committed work is visible at
    * once all the same, and any later durable commit flushes it too. Opened
-   * on first use, at most two connections.
+   * on first use, at most four connections.
    */
   get relaxedPool(): Pool {
-    this.relaxed ??= createPool(this.options, { max: 2, options: '-c synchronous_commit=off', suffix: 'relaxed' });
+    this.relaxed ??= createPool(this.options, { max: 4, options: '-c synchronous_commit=off', suffix: 'relaxed' });
     return this.relaxed;
   }
 

@@ -179,6 +179,7 @@ export class ExecutionRepository {
   // that arrive together share one statement, one round trip and one
   // transaction (see GroupCommit).
   private readonly inserts = new GroupCommit<NewExecution, Date>((items) => this.insertMany(items), GROUP);
+  private readonly relaxedInserts = new GroupCommit<NewExecution, Date>((items) => this.insertMany(items, { relaxed: true }), GROUP);
   private readonly claims = new GroupCommit<ClaimRequest, ClaimedExecution | null>(async (items) => {
     const byWorker = new Map<string, ClaimRequest[]>();
     for (const item of items) byWorker.set(item.workerId, [...(byWorker.get(item.workerId) ?? []), item]);
@@ -198,9 +199,10 @@ export class ExecutionRepository {
   constructor(private readonly db: Database) {}
 
   /** Inserts pending executions in one statement; returns each one's created_at, in order. */
-  async insertMany(executions: readonly NewExecution[]): Promise<Date[]> {
+  async insertMany(executions: readonly NewExecution[], options: { relaxed?: boolean } = {}): Promise<Date[]> {
     const column = <T>(pick: (e: NewExecution) => T) => executions.map(pick);
-    const { rows } = await this.db.pool.query<{ id: string; created_at: Date }>(
+    const pool = options.relaxed ? this.db.relaxedPool : this.db.pool;
+    const { rows } = await pool.query<{ id: string; created_at: Date }>(
       {
         name: 'kiln_execution_insert_many',
         text: `INSERT INTO executions (${INSERT_COLUMNS})
@@ -240,13 +242,20 @@ export class ExecutionRepository {
   }
 
   /**
-   * Inserts a pending execution in one statement. With an idempotency key,
+   * Inserts a pending execution in one statement. `durable: false` (only
+   * without an idempotency key) commits without waiting for the WAL flush:
+   * for a caller that answers only after a later durable commit, or after
+   * confirmStatus(), never straight after this returns. With an idempotency key,
    * the key is claimed in the same statement: a live key returns the first
    * execution's id instead (`created: false`), an expired key is taken over.
    */
-  async create(execution: NewExecution, idempotency?: { key: string; ttlMs: number }): Promise<{ id: string; created: boolean; createdAt: Date }> {
+  async create(
+    execution: NewExecution,
+    idempotency?: { key: string; ttlMs: number },
+    options: { durable?: boolean } = {},
+  ): Promise<{ id: string; created: boolean; createdAt: Date }> {
     if (!idempotency) {
-      const createdAt = await this.inserts.submit(execution);
+      const createdAt = await (options.durable === false ? this.relaxedInserts : this.inserts).submit(execution);
       return { id: execution.id, created: true, createdAt };
     }
     const params = [...insertParams(execution), idempotency.key, idempotency.ttlMs];
@@ -483,6 +492,20 @@ export class ExecutionRepository {
    * Undoes an accepted-but-never-enqueued run (Redis refused the job), so the
    * client's retry with the same idempotency key starts afresh.
    */
+  /**
+   * The status of an execution read by a durable, row-locking no-op write:
+   * once it returns, the row and everything committed before it are flushed
+   * to disk. null: no such execution (a relaxed insert lost in a crash).
+   */
+  async confirmStatus(tenantId: string, id: string): Promise<ExecutionStatus | null> {
+    const { rows } = await this.db.pool.query<{ status: ExecutionStatus }>({
+      name: 'kiln_execution_confirm_status',
+      text: 'UPDATE executions SET status = status WHERE id = $1::uuid AND tenant_id = $2::uuid RETURNING status',
+      values: [id, tenantId],
+    });
+    return rows[0]?.status ?? null;
+  }
+
   async deleteUnqueued(id: string): Promise<void> {
     await this.db.pool.query(
       `WITH gone AS (DELETE FROM executions WHERE id = $1::uuid AND status = 'pending' RETURNING id)

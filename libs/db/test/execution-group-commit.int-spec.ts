@@ -137,4 +137,17 @@ describe('execution group commit (real PostgreSQL)', () => {
     const { rows } = await db.pool.query<{ status: string; worker_id: string }>('SELECT status, worker_id FROM executions WHERE id = $1', [row.id]);
     expect(rows[0]).toEqual({ status: 'running', worker_id: 'w-relaxed' });
   });
+
+  it('confirms a status with a durable write of the row, and answers null for a row that is not there', async () => {
+    const row = execution({ n: 2 });
+    const created = await repo.create(row, undefined, { durable: false });
+    expect(created.created).toBe(true);
+    const version = async () => (await db.pool.query<{ xmin: string }>('SELECT xmin::text FROM executions WHERE id = $1', [row.id])).rows[0]?.xmin;
+    const before = await version();
+    expect(await repo.confirmStatus(tenantId, row.id)).toBe('pending');
+    // A new row version, written by a durable commit: that is what flushes the WAL behind it.
+    expect(await version()).not.toBe(before);
+    expect(await repo.confirmStatus(randomUUID(), row.id)).toBeNull();
+    expect(await repo.confirmStatus(tenantId, uuidv7())).toBeNull();
+  });
 });

@@ -109,6 +109,8 @@ export class RunsService {
           parentExecutionId: command.parentExecutionId ?? null,
         },
         command.idempotencyKey ? { key: command.idempotencyKey, ttlMs: this.config.runs.idempotencyTtlMs } : undefined,
+        // A waiting caller is answered only after a durable commit (the run's end, or confirmStatus below).
+        { durable: waiter === null },
       );
     } catch (err) {
       waiter?.cancel();
@@ -135,7 +137,14 @@ export class RunsService {
 
     const base = { executionId: id, scriptId, scriptVersion, createdAt: created.createdAt, created: true };
     if (!waiter) return { ...base, status: 'pending', finished: null };
-    const finished = await this.awaitFinish(id, command.tenantId, await waiter.promise);
+    const message = await waiter.promise;
+    if (!message) {
+      // No end within the wait, so no durable commit has followed the relaxed insert yet: make one before naming the run.
+      const status = await this.executions.confirmStatus(command.tenantId, id);
+      if (status === null) throw new KilnError(503, 'RUN_LOST', 'The run was lost before it started (the database restarted); nothing ran, retry');
+      return { ...base, status, finished: null };
+    }
+    const finished = await this.awaitFinish(id, command.tenantId, message);
     return { ...base, status: finished?.status ?? (await this.currentStatus(command.tenantId, id)), finished };
   }
 
