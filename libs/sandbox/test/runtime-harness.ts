@@ -30,7 +30,7 @@ export async function createRuntimeHarness(options: HarnessOptions = {}): Promis
   const factory = await script.run(context, { reference: true });
   const logs: HarnessLog[] = [];
   const hostCalls: RuntimeHarness['hostCalls'] = [];
-  await factory.apply(
+  const begin: ivm.Reference<unknown> = await factory.apply(
     undefined,
     [
       new ivm.Callback((op: string, a: unknown, b: unknown, c: unknown) => {
@@ -43,6 +43,12 @@ export async function createRuntimeHarness(options: HarnessOptions = {}): Promis
       new ivm.Callback((id: number, op: string, args: string) => {
         hostCalls.push({ id, op, args: JSON.parse(args) as unknown });
       }),
+    ],
+    { result: { reference: true } },
+  );
+  await begin.apply(
+    undefined,
+    [
       JSON.stringify(options.globals ?? { input: { a: 1 }, context: { tenantId: 't' } }),
       JSON.stringify({ entry: 'main', maxOutputBytes: 1 << 20, maxLogBytes: options.maxLogBytes ?? 1 << 20 }),
     ],

@@ -1,4 +1,4 @@
-import ivm from 'isolated-vm';
+import type ivm from 'isolated-vm';
 import { IsolateCache } from './isolate-cache';
 
 describe('IsolateCache', () => {
@@ -48,10 +48,9 @@ describe('IsolateCache', () => {
     const codeSize = (): number => (Reflect.get(cache, 'runtimeCode') as ivm.ExternalCopy<ArrayBuffer> | undefined)?.copy().byteLength ?? 0;
     const first = await cache.acquire('t', 16);
     const before = codeSize();
-    const context = await first.isolate.createContext();
-    const factory = (await first.runtime.run(context, { reference: true })) as ivm.Reference<unknown>;
+    const { context, begin } = cache.freshContext(first);
     const config = JSON.stringify({ entry: 'main', maxOutputBytes: 1024, maxLogBytes: 1024 });
-    await factory.apply(undefined, [new ivm.Callback(() => true), new ivm.Callback(() => undefined, { ignored: true }), '{}', config]);
+    await begin.apply(undefined, ['{}', config]);
     context.release();
     cache.release(first, true);
     for (let i = 0; i < 100 && codeSize() === before; i++) await new Promise((resolve) => setTimeout(resolve, 20));
@@ -78,7 +77,12 @@ describe('IsolateCache', () => {
     const fresh = cache.freshContext(again);
     expect(fresh.context).not.toBe(used.context);
     expect(await fresh.context.eval('typeof leftover')).toBe('undefined');
-    expect(fresh.factory.typeof).toBe('function');
+    expect(fresh.begin.typeof).toBe('function');
+    // The run's globals have their places already; begin() gives them the run's values.
+    expect(await fresh.context.eval("typeof sdk + ' ' + ('input' in globalThis) + ' ' + typeof input")).toBe('object true undefined');
+    await fresh.begin.apply(undefined, [JSON.stringify({ input: { n: 1 }, context: {} }), JSON.stringify({ entry: 'main', maxOutputBytes: 1024, maxLogBytes: 1024 })]);
+    expect(await fresh.context.eval('input.n')).toBe(1);
+    await expect(fresh.begin.apply(undefined, ['{}', '{}'])).rejects.toThrow(/already begun/);
     expect(again.warm).toBeUndefined();
     expect(cache.freshContext(again).context).not.toBe(fresh.context);
   });

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import ivm from 'isolated-vm';
+import type ivm from 'isolated-vm';
 import type { WireOutcome, WireResult } from '../protocol/ipc.types';
 import type { RunEntry, SandboxLimits } from '../sandbox.types';
 import type { IsolateCache, IsolateLease } from './isolate-cache';
@@ -116,24 +116,17 @@ export class RunSession {
     // hop to its thread pool and back, and those hops cost more CPU than the
     // work itself. The user's code only ever runs through the asynchronous
     // call at the end, where the wall-clock timer can still dispose it.
-    const { context, factory } = this.deps.isolates.freshContext(lease);
-    this.releasables.push(context, factory);
+    const fresh = this.deps.isolates.freshContext(lease);
+    const { context } = fresh;
+    this.releasables.push(context, fresh.begin);
+    fresh.route.sync = (op, a, b, c) => this.onSyncCall(op, a, b, c);
+    fresh.route.send = (callId, op, argsJson) => this.onHostCall(callId, op, argsJson);
     const config = JSON.stringify({
       entry: this.spec.entry,
       maxOutputBytes: this.spec.limits.maxOutputBytes,
       maxLogBytes: this.spec.limits.maxLogBytes,
     });
-    const dispatch: ivm.Reference<unknown> = factory.applySync(
-      undefined,
-      [
-        // One synchronous callback for logs, timers and randomness (fewer handles per run); host calls stay fire-and-forget.
-        new ivm.Callback((op: unknown, a: unknown, b: unknown, c: unknown) => this.onSyncCall(op, a, b, c)),
-        new ivm.Callback((callId: unknown, op: unknown, args: unknown) => this.onHostCall(callId, op, args), { ignored: true }),
-        this.spec.globalsJson,
-        config,
-      ],
-      { result: { reference: true } },
-    );
+    const dispatch: ivm.Reference<unknown> = fresh.begin.applySync(undefined, [this.spec.globalsJson, config], { result: { reference: true } });
     this.dispatch = dispatch;
     this.releasables.push(dispatch);
 

@@ -9,7 +9,8 @@
 export const BRIDGE_SOURCE = String.raw`
 const $parse = JSON.parse;
 const $stringify = JSON.stringify;
-const config = $parse(configJson);
+// The run's settings; set by begin() (DISPATCH_SOURCE) before any of the run's code.
+let config;
 
 let logOpen = true;
 function emitLog(level, message, metaJson) {

@@ -10,9 +10,13 @@
  */
 export const DISPATCH_SOURCE = String.raw`
 const G = globalThis;
-const globalsData = $parse(globalsJson);
+// The run's data; set by begin(), at the end.
+let globalsData;
+let handlerExtras = null;
 // Stands for a global built on first use (LAZY_SOURCE) until it is defined.
 const LAZY = {};
+// Stands for a global whose value is the run's own, set by begin().
+const PER_RUN = {};
 
 function deepFreeze(value) {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -22,8 +26,6 @@ function deepFreeze(value) {
   return value;
 }
 
-const runInput = globalsData.input;
-const runContext = deepFreeze(globalsData.context !== null && typeof globalsData.context === 'object' ? globalsData.context : {});
 const sdk = {
   http: createHttp(),
   cache: {
@@ -38,8 +40,8 @@ const sdk = {
 };
 
 const shared = {
-  input: runInput,
-  context: runContext,
+  input: PER_RUN,
+  context: PER_RUN,
   sdk,
   events: sdk.events,
   approval,
@@ -59,8 +61,8 @@ const shared = {
   btoa,
   crypto: LAZY,
   DOMException: LAZY,
-  eventData: globalsData.eventData,
-  requestUser: globalsData.requestUser,
+  eventData: PER_RUN,
+  requestUser: PER_RUN,
   logger: sdkLog,
   API: sdk,
 };
@@ -126,20 +128,23 @@ const dataDescriptor = Object.create(null);
 dataDescriptor.writable = true;
 dataDescriptor.configurable = true;
 dataDescriptor.enumerable = false;
+// Per-run globals get their place now (undefined) and their value in begin(), so the order never changes.
 for (const name of Object.keys(shared)) {
   if (shared[name] === LAZY) {
     defineLazy(G, name, false);
   } else {
-    dataDescriptor.value = shared[name];
+    dataDescriptor.value = shared[name] === PER_RUN ? undefined : shared[name];
     $defineProperty(G, name, dataDescriptor);
   }
 }
 dataDescriptor.value = undefined;
 
-// A surface's extra handler fields (ApiRun: eventName, apiKey, scriptId) come
-// first, so they can never shadow a global.
-const handlerExtras = globalsData.handlerExtras !== null && typeof globalsData.handlerExtras === 'object'
-  ? deepFreeze(globalsData.handlerExtras) : null;
+function setRunGlobal(name, value) {
+  shared[name] = value;
+  dataDescriptor.value = value;
+  $defineProperty(G, name, dataDescriptor);
+  dataDescriptor.value = undefined;
+}
 
 function handlerArgument(extra) {
   const argument = Object.assign({}, handlerExtras, shared, { results: G.results });
@@ -239,7 +244,7 @@ async function runModule(namespace, runtimeNamespace) {
   return { kind: 'completed', value: exported !== undefined ? exported : G.results };
 }
 
-return function dispatch(op, a, b, c) {
+function dispatch(op, a, b, c) {
   switch (op) {
     case 'script': return complete(runScript(a));
     case 'module': return complete(runModule(a, b));
@@ -247,5 +252,23 @@ return function dispatch(op, a, b, c) {
     case 'timers': return runDueTimers();
     default: throw new Error('unknown dispatch op');
   }
+}
+
+// Once per context, before any of the run's code: the run's settings and globals.
+let begun = false;
+return function begin(globalsJson, configJson) {
+  if (begun) throw new Error('the runtime was already begun in this context');
+  begun = true;
+  config = $parse(configJson);
+  globalsData = $parse(globalsJson);
+  setRunGlobal('input', globalsData.input);
+  setRunGlobal('context', deepFreeze(globalsData.context !== null && typeof globalsData.context === 'object' ? globalsData.context : {}));
+  setRunGlobal('eventData', globalsData.eventData);
+  setRunGlobal('requestUser', globalsData.requestUser);
+  // A surface's extra handler fields (ApiRun: eventName, apiKey, scriptId) come
+  // first, so they can never shadow a global.
+  handlerExtras = globalsData.handlerExtras !== null && typeof globalsData.handlerExtras === 'object'
+    ? deepFreeze(globalsData.handlerExtras) : null;
+  return dispatch;
 };
 `;

@@ -38,18 +38,23 @@ function lazy(build) {
 
 /**
  * The whole in-isolate runtime as one function expression. Compiled once per
- * isolate and run in every fresh context; calling it with the host callbacks
- * installs the globals and returns the dispatcher. Everything it defines lives
- * in its closure unless `DISPATCH_SOURCE` puts it on the global object.
+ * isolate and run in every fresh context. It is applied in two steps, so that
+ * everything that is the same for every run can be done before the run is
+ * known (IsolateCache prewarms idle isolates): calling it with the host
+ * callbacks installs the runtime and the globals that do not depend on the
+ * run and returns `begin`; `begin(globalsJson, configJson)` installs the
+ * run's own globals (input, context, eventData, requestUser) and settings and
+ * returns the dispatcher. Everything it defines lives in its closure unless
+ * `DISPATCH_SOURCE` puts it on the global object.
  *
  * Parameters: hostSync(op, ...args), one synchronous host callback for
  * ('log', level, message, metaJson?) → boolean (keep logging),
  * ('arm', delayMs) and ('random', byteCount) → ArrayBuffer; hostSend(callId,
- * op, argsJson) (fire and forget); globalsJson; configJson
+ * op, argsJson) (fire and forget). begin: globalsJson; configJson
  * ({entry, maxOutputBytes, maxLogBytes}).
  */
 export const RUNTIME_SOURCE = [
-  '(function (hostSync, hostSend, globalsJson, configJson) {',
+  '(function (hostSync, hostSend) {',
   "'use strict';",
   LAZY_SOURCE,
   ENCODING_SOURCE,
