@@ -4,7 +4,7 @@
  * over IPC, and the process exits as soon as its parent goes away.
  */
 import { parseParentMessage, type ChildMessage } from '../protocol/ipc.types';
-import { Outbox, unbatch, type BatchMessage } from '../protocol/outbox';
+import { Outbox, OUTBOX_IDLE_MS, unbatch, type BatchMessage } from '../protocol/outbox';
 import { CHILD_IDLE_ISOLATES } from '../pool/placement';
 import { IsolateCache } from './isolate-cache';
 import { RunSession } from './run-session';
@@ -13,8 +13,8 @@ function write(message: ChildMessage | BatchMessage<ChildMessage>): void {
   if (process.connected && process.send) process.send(message);
 }
 
-/** Outcomes and host calls of one event-loop turn go out as one send. */
-const outbox = new Outbox<ChildMessage>(write);
+/** Outcomes and host calls of one event-loop turn go out as one send (at once after a quiet millisecond). */
+const outbox = new Outbox<ChildMessage>(write, { idleMs: OUTBOX_IDLE_MS });
 
 function send(message: ChildMessage): void {
   outbox.push(message);

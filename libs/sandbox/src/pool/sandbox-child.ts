@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { parseChildMessage, type ChildMessage, type ParentMessage } from '../protocol/ipc.types';
-import { Outbox, unbatch, type BatchMessage } from '../protocol/outbox';
+import { Outbox, OUTBOX_IDLE_MS, unbatch, type BatchMessage } from '../protocol/outbox';
 import type { ChildEntry } from './child-entry';
 import { CHILD_IDLE_ISOLATES, RecentKeys } from './placement';
 
@@ -25,8 +25,8 @@ export class SandboxChild {
   private disconnectedByUs = false;
   private readonly ready: Promise<void>;
   private readonly exited: Promise<void>;
-  /** Runs, cancels and host results of one event-loop turn go out as one send. */
-  private readonly outbox = new Outbox<ParentMessage>((message) => this.write(message));
+  /** Runs, cancels and host results of one event-loop turn go out as one send (at once after a quiet millisecond). */
+  private readonly outbox = new Outbox<ParentMessage>((message) => this.write(message), { idleMs: OUTBOX_IDLE_MS });
 
   constructor(entry: ChildEntry, env: Record<string, string>, events: SandboxChildEvents) {
     this.proc = fork(entry.modulePath, [], {

@@ -5,10 +5,7 @@ type Message = { t: 'm'; n: number };
 function manualOutbox(): { outbox: Outbox<Message>; sent: unknown[]; run(): void; scheduled(): number } {
   const sent: unknown[] = [];
   const queue: Array<() => void> = [];
-  const outbox = new Outbox<Message>(
-    (message) => sent.push(message),
-    (flush) => queue.push(flush),
-  );
+  const outbox = new Outbox<Message>((message) => sent.push(message), { schedule: (flush) => queue.push(flush) });
   return {
     outbox,
     sent,
@@ -63,6 +60,44 @@ describe('Outbox', () => {
     expect(sent).toEqual([]);
     await new Promise<void>((resolve) => setImmediate(resolve));
     expect(sent).toEqual([{ t: 'batch', messages: [{ t: 'm', n: 1 }, { t: 'm', n: 2 }] }]);
+  });
+});
+
+describe('Outbox with idleMs', () => {
+  it('sends at once after a quiet spell, and coalesces while messages keep coming', () => {
+    let now = 0;
+    const sent: unknown[] = [];
+    const queue: Array<() => void> = [];
+    const outbox = new Outbox<Message>((message) => sent.push(message), { schedule: (flush) => queue.push(flush), idleMs: 2, now: () => now });
+    outbox.push({ t: 'm', n: 1 });
+    expect(sent).toEqual([{ t: 'm', n: 1 }]);
+    expect(queue).toHaveLength(0);
+    // Within idleMs of the last send: the next messages wait for the end of the turn, together.
+    now = 1;
+    outbox.push({ t: 'm', n: 2 });
+    outbox.push({ t: 'm', n: 3 });
+    expect(sent).toHaveLength(1);
+    for (const flush of queue.splice(0)) flush();
+    expect(sent[1]).toEqual({ t: 'batch', messages: [{ t: 'm', n: 2 }, { t: 'm', n: 3 }] });
+    // Quiet again: at once.
+    now = 10;
+    outbox.push({ t: 'm', n: 4 });
+    expect(sent[2]).toEqual({ t: 'm', n: 4 });
+  });
+
+  it('keeps the order when a message comes while a flush is scheduled, however long ago the last send was', () => {
+    let now = 0;
+    const sent: unknown[] = [];
+    const queue: Array<() => void> = [];
+    const outbox = new Outbox<Message>((message) => sent.push(message), { schedule: (flush) => queue.push(flush), idleMs: 2, now: () => now });
+    outbox.push({ t: 'm', n: 1 });
+    now = 1;
+    outbox.push({ t: 'm', n: 2 });
+    now = 50;
+    outbox.push({ t: 'm', n: 3 });
+    expect(sent).toEqual([{ t: 'm', n: 1 }]);
+    for (const flush of queue.splice(0)) flush();
+    expect(sent[1]).toEqual({ t: 'batch', messages: [{ t: 'm', n: 2 }, { t: 'm', n: 3 }] });
   });
 });
 
