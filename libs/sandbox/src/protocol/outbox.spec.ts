@@ -64,39 +64,45 @@ describe('Outbox', () => {
 });
 
 describe('Outbox with idleMs', () => {
+  // idleMs 2 on a clock the test moves; flushes run when the test says the turn ends.
+  function clockedOutbox() {
+    const state = { now: 0, sent: [] as unknown[], queue: [] as Array<() => void> };
+    const outbox = new Outbox<Message>((message) => state.sent.push(message), { schedule: (flush) => state.queue.push(flush), idleMs: 2, now: () => state.now });
+    const endTurn = () => {
+      for (const flush of state.queue.splice(0)) flush();
+    };
+    return { outbox, state, endTurn };
+  }
+
   it('sends at once after a quiet spell, and coalesces while messages keep coming', () => {
-    let now = 0;
-    const sent: unknown[] = [];
-    const queue: Array<() => void> = [];
-    const outbox = new Outbox<Message>((message) => sent.push(message), { schedule: (flush) => queue.push(flush), idleMs: 2, now: () => now });
+    const { outbox, state, endTurn } = clockedOutbox();
+    const { sent, queue } = state;
     outbox.push({ t: 'm', n: 1 });
     expect(sent).toEqual([{ t: 'm', n: 1 }]);
     expect(queue).toHaveLength(0);
     // Within idleMs of the last send: the next messages wait for the end of the turn, together.
-    now = 1;
+    state.now = 1;
     outbox.push({ t: 'm', n: 2 });
     outbox.push({ t: 'm', n: 3 });
     expect(sent).toHaveLength(1);
-    for (const flush of queue.splice(0)) flush();
+    endTurn();
     expect(sent[1]).toEqual({ t: 'batch', messages: [{ t: 'm', n: 2 }, { t: 'm', n: 3 }] });
     // Quiet again: at once.
-    now = 10;
+    state.now = 10;
     outbox.push({ t: 'm', n: 4 });
     expect(sent[2]).toEqual({ t: 'm', n: 4 });
   });
 
   it('keeps the order when a message comes while a flush is scheduled, however long ago the last send was', () => {
-    let now = 0;
-    const sent: unknown[] = [];
-    const queue: Array<() => void> = [];
-    const outbox = new Outbox<Message>((message) => sent.push(message), { schedule: (flush) => queue.push(flush), idleMs: 2, now: () => now });
+    const { outbox, state, endTurn } = clockedOutbox();
+    const { sent } = state;
     outbox.push({ t: 'm', n: 1 });
-    now = 1;
+    state.now = 1;
     outbox.push({ t: 'm', n: 2 });
-    now = 50;
+    state.now = 50;
     outbox.push({ t: 'm', n: 3 });
     expect(sent).toEqual([{ t: 'm', n: 1 }]);
-    for (const flush of queue.splice(0)) flush();
+    endTurn();
     expect(sent[1]).toEqual({ t: 'batch', messages: [{ t: 'm', n: 2 }, { t: 'm', n: 3 }] });
   });
 });
