@@ -166,15 +166,15 @@ export class IsolateCache {
       const oldest = this.idle.shift();
       if (oldest) this.dispose(oldest.lease);
     }
-    // After this turn's messages went out (the Outbox flushes on setImmediate too, and was scheduled first).
+    // After the run's outcome went out: the Outbox sends it at once or on a setImmediate scheduled before this one.
     setImmediate(() => this.prewarm(entry));
   }
 
   /**
    * Creating a V8 context and installing the runtime in it is most of what a
    * small run costs in the sandbox (about 0.45 ms of 0.9 ms here), so an idle
-   * isolate gets its next run's context now instead of on that run's clock. Skipped if the isolate was
-   * taken or dropped meanwhile.
+   * isolate gets its next run's context now instead of on that run's clock.
+   * Skipped if the isolate was taken or dropped meanwhile.
    */
   private prewarm(entry: IdleIsolate): void {
     const { lease } = entry;
