@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { type ApiClient, eventually, KilnStack } from '@kiln/testing';
+import { Pool } from 'pg';
 
 // Gateway and worker as separate real processes, real PostgreSQL and Redis.
 describe('runs end to end', () => {
@@ -64,6 +66,26 @@ describe('runs end to end', () => {
     expect(res.status).toBe(202);
     expect(['pending', 'running']).toContain(res.body.status);
     expect(await poll(res.body.executionId)).toMatchObject({ status: 'completed', output: { ok: true } });
+  });
+
+  it('answers 503 RUN_LOST, not a made-up status, when the waited-for run is gone at the end of the wait', async () => {
+    // A wait-mode insert does not wait for the WAL flush, so a PostgreSQL crash
+    // can lose it; the row deleted under the waiting caller stands in for that.
+    const marker = randomUUID();
+    const db = new Pool({ connectionString: stack.database.url, max: 1 });
+    try {
+      const answer = api.post('/v1/runs', { source: 'await new Promise(r => setTimeout(r, 3000)); results.ok = true;', input: { marker }, wait: 1500 });
+      const id = await eventually(
+        async () => (await db.query<{ id: string }>(`SELECT id::text FROM executions WHERE input->>'marker' = $1`, [marker])).rows[0]?.id,
+        { what: 'the waited-for execution row' },
+      );
+      await db.query('DELETE FROM executions WHERE id = $1', [id]);
+      const res = await answer;
+      expect(res.status).toBe(503);
+      expect(res.body.error).toMatchObject({ code: 'RUN_LOST' });
+    } finally {
+      await db.end();
+    }
   });
 
   it.each([
