@@ -32,6 +32,8 @@ export const DEFAULT_RETENTION_TUNING: RetentionTuning = {
 export interface PurgeReport {
   outcome: 'purged' | 'disabled' | 'locked' | 'lock-lost' | 'stopped';
   executions: number;
+  /** Finished webhook deliveries (their attempts go with them). */
+  webhookDeliveries: number;
   idempotencyKeys: number;
   batches: number;
   durationMs: number;
@@ -42,7 +44,9 @@ const FINISHED_STATUSES = ['completed', 'failed', 'cancelled'] as const;
 
 /**
  * KILN_EXECUTION_RETENTION_DAYS: deletes finished executions older than N
- * days (by created_at), and expired idempotency keys, in the background of
+ * days (by created_at), finished webhook deliveries as old (with their
+ * attempts: a delivery's payload is its execution's outcome), and expired
+ * idempotency keys, in the background of
  * the worker app. One worker at a time (a Redis lock with a TTL); small
  * batches in their own transactions with a pause in between, walking the
  * (status, created_at) index from the oldest row with a cursor, so that
@@ -102,7 +106,7 @@ export class ExecutionRetention implements OnApplicationBootstrap, OnApplication
   async purgeOnce(overrides: Partial<RetentionTuning> = {}): Promise<PurgeReport> {
     const tuning = { ...this.tuning, ...overrides };
     const started = Date.now();
-    const report: PurgeReport = { outcome: 'purged', executions: 0, idempotencyKeys: 0, batches: 0, durationMs: 0 };
+    const report: PurgeReport = { outcome: 'purged', executions: 0, webhookDeliveries: 0, idempotencyKeys: 0, batches: 0, durationMs: 0 };
     if (this.days <= 0) return { ...report, outcome: 'disabled' };
     const lock = new ClusterLock(this.redis, this.lockKey, tuning.lockTtlMs);
     if (!(await lock.acquire())) return { ...report, outcome: 'locked' };
@@ -113,15 +117,28 @@ export class ExecutionRetention implements OnApplicationBootstrap, OnApplication
         const outcome = await this.drain(tuning, lock, report, (cursor) => this.deleteExecutions(status, cutoff, cursor, tuning.batchSize), 'executions');
         if (outcome) return { ...report, outcome, durationMs: Date.now() - started };
       }
-      const outcome = await this.drain(tuning, lock, report, (cursor) => this.deleteExpiredKeys(cursor, tuning.batchSize), 'idempotencyKeys');
-      if (outcome) return { ...report, outcome, durationMs: Date.now() - started };
+      const steps = [
+        { counter: 'webhookDeliveries' as const, batch: (cursor: Date | null) => this.deleteDeliveries(cutoff, cursor, tuning.batchSize) },
+        { counter: 'idempotencyKeys' as const, batch: (cursor: Date | null) => this.deleteExpiredKeys(cursor, tuning.batchSize) },
+      ];
+      for (const { counter, batch } of steps) {
+        const outcome = await this.drain(tuning, lock, report, batch, counter);
+        if (outcome) return { ...report, outcome, durationMs: Date.now() - started };
+      }
       return { ...report, durationMs: Date.now() - started };
     } finally {
       await lock.release().catch(() => undefined);
       report.durationMs = Date.now() - started;
-      if (report.executions + report.idempotencyKeys > 0) {
+      if (report.executions + report.webhookDeliveries + report.idempotencyKeys > 0) {
         this.logger.info(
-          { days: this.days, executions: report.executions, idempotencyKeys: report.idempotencyKeys, batches: report.batches, durationMs: report.durationMs },
+          {
+            days: this.days,
+            executions: report.executions,
+            webhookDeliveries: report.webhookDeliveries,
+            idempotencyKeys: report.idempotencyKeys,
+            batches: report.batches,
+            durationMs: report.durationMs,
+          },
           'execution retention: purged old rows',
         );
       }
@@ -134,7 +151,7 @@ export class ExecutionRetention implements OnApplicationBootstrap, OnApplication
     lock: ClusterLock,
     report: PurgeReport,
     batch: (cursor: Date | null) => Promise<{ deleted: number; last: Date | null }>,
-    counter: 'executions' | 'idempotencyKeys',
+    counter: 'executions' | 'webhookDeliveries' | 'idempotencyKeys',
   ): Promise<PurgeReport['outcome'] | null> {
     let cursor: Date | null = null;
     for (;;) {
@@ -165,6 +182,25 @@ export class ExecutionRetention implements OnApplicationBootstrap, OnApplication
        )
        SELECT count(*)::int AS deleted, max(created_at) AS last FROM gone`,
       [status, cursor, cutoff, limit],
+    );
+    return rows[0] ?? { deleted: 0, last: null };
+  }
+
+  // Pending deliveries (still being retried) stay whatever their age; the
+  // cursor steps past them within a pass.
+  private async deleteDeliveries(cutoff: Date, cursor: Date | null, limit: number): Promise<{ deleted: number; last: Date | null }> {
+    const { rows } = await this.db.pool.query<{ deleted: number; last: Date | null }>(
+      `WITH doomed AS (
+         SELECT id FROM webhook_deliveries
+          WHERE created_at >= COALESCE($1::timestamptz, '-infinity') AND created_at < $2::timestamptz AND status <> 'pending'
+          ORDER BY created_at
+          LIMIT $3
+          FOR UPDATE SKIP LOCKED
+       ), gone AS (
+         DELETE FROM webhook_deliveries w USING doomed d WHERE w.id = d.id RETURNING w.created_at
+       )
+       SELECT count(*)::int AS deleted, max(created_at) AS last FROM gone`,
+      [cursor, cutoff, limit],
     );
     return rows[0] ?? { deleted: 0, last: null };
   }

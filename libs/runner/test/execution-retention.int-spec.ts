@@ -46,6 +46,18 @@ describe('execution retention (real PostgreSQL and Redis)', () => {
     );
   }
 
+  /** A webhook delivery (with one attempt) created `ageDays` ago; returns its id. */
+  async function delivery(status: 'pending' | 'succeeded' | 'failed', ageDays: number): Promise<string> {
+    const id = randomUUID();
+    await db.pool.query(
+      `INSERT INTO webhook_deliveries (id, tenant_id, source, execution_id, event, url, message_id, payload, status, created_at)
+       VALUES ($1::uuid, $2, 'run', $3, 'execution.completed', 'http://127.0.0.1:9/hook', 'msg_' || $1::text, '{}', $4::"DeliveryStatus", now() - make_interval(days => $5::int))`,
+      [id, tenantId, randomUUID(), status, ageDays],
+    );
+    await db.pool.query(`INSERT INTO webhook_attempts (id, delivery_id, attempt, status_code, latency_ms) VALUES ($1, $2, 0, 200, 5)`, [randomUUID(), id]);
+    return id;
+  }
+
   const remaining = async (ids: string[]): Promise<string[]> =>
     (await db.pool.query<{ id: string }>('SELECT id::text FROM executions WHERE id = ANY($1::uuid[]) ORDER BY id', [ids])).rows.map((r) => r.id);
 
@@ -55,7 +67,7 @@ describe('execution retention (real PostgreSQL and Redis)', () => {
   });
 
   beforeEach(async () => {
-    await db.pool.query('TRUNCATE executions, idempotency_keys');
+    await db.pool.query('TRUNCATE executions, idempotency_keys, webhook_deliveries CASCADE');
   });
 
   afterAll(async () => {
@@ -98,6 +110,19 @@ describe('execution retention (real PostgreSQL and Redis)', () => {
     expect(keys.rows.map((r) => r.key)).toEqual(['live']);
     // The cluster-wide lock is released at the end of a pass.
     expect(await redis.exists(`${redisEnv.prefix}:retention:lock`)).toBe(0);
+  });
+
+  it('purges finished webhook deliveries as old as that, with their attempts; pending and newer ones stay', async () => {
+    const doomed = [await delivery('succeeded', 31), await delivery('failed', 45), await delivery('succeeded', 400)];
+    const kept = [await delivery('pending', 60), await delivery('succeeded', 29), await delivery('failed', 1)];
+
+    const report = await retention('30').purgeOnce({ batchSize: 2, pauseMs: 0 });
+
+    expect(report).toMatchObject({ outcome: 'purged', executions: 0, webhookDeliveries: doomed.length });
+    const left = await db.pool.query<{ id: string }>('SELECT id::text FROM webhook_deliveries ORDER BY id');
+    expect(left.rows.map((r) => r.id)).toEqual([...kept].sort());
+    const attempts = await db.pool.query<{ delivery_id: string }>('SELECT delivery_id::text FROM webhook_attempts ORDER BY delivery_id');
+    expect(attempts.rows.map((r) => r.delivery_id)).toEqual([...kept].sort());
   });
 
   it('lets only one worker purge at a time', async () => {
