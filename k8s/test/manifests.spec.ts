@@ -247,9 +247,10 @@ describe('k8s manifests: consistency', () => {
 
   it('the Secrets are templates: every app secret is present, none is a usable key', () => {
     const secret = find('Secret', 'kiln-secrets')!;
-    expect(Object.keys(secret.stringData ?? {}).sort()).toEqual(['DATABASE_URL', 'KILN_ADMIN_KEY', 'KILN_ENCRYPTION_KEY', 'REDIS_URL']);
+    expect(Object.keys(secret.stringData ?? {}).sort()).toEqual(['DATABASE_URL', 'KILN_ADMIN_KEY', 'KILN_ENCRYPTION_KEY', 'KILN_METRICS_TOKEN', 'REDIS_URL']);
     expect(decodeKey(secret.stringData!.KILN_ENCRYPTION_KEY!)).toBeNull();
     expect(secret.stringData!.KILN_ADMIN_KEY).toBe('');
+    expect(secret.stringData!.KILN_METRICS_TOKEN).toBe('');
   });
 
   it('pods meet Pod Security "restricted": non-root, no privileges, read-only root with an emptyDir /tmp', () => {

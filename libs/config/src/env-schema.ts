@@ -54,6 +54,7 @@ export const envSchema = z.object({
     .regex(/^ak_[0-9a-f]{64}$/, "expected 'ak_' followed by 64 lowercase hex characters")
     .optional(),
   KILN_PUBLIC_URL: url(['http:', 'https:']).optional(),
+  KILN_METRICS_TOKEN: z.string().min(16, 'expected at least 16 characters').max(512).optional(),
 
   HOST: z.string().min(1).default('0.0.0.0'),
   PORT: int(0, 65535).default(3000),

@@ -7,7 +7,7 @@ export interface KilnConfig {
   logLevel: RawEnv['LOG_LEVEL'];
   database: { url: string; poolSize: number };
   redis: { url: string; prefix: string };
-  security: { encryptionKey: Buffer; adminKey: string | undefined };
+  security: { encryptionKey: Buffer; adminKey: string | undefined; metricsToken: string | undefined };
   http: { host: string; port: number; publicUrl: string | undefined; bodyLimitBytes: number };
   shutdownGraceMs: number;
   /** executionDays: finished executions older than this are purged (0: kept forever). */
@@ -84,7 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
       parsed.error.issues.map((issue) => {
         const name = issue.path.join('.');
         const got = cleaned[name];
-        const shown = got === undefined || /KEY|SECRET|PASSWORD/i.test(name) ? '' : ` (got '${got}')`;
+        const shown = got === undefined || /KEY|SECRET|PASSWORD|TOKEN/i.test(name) ? '' : ` (got '${got}')`;
         return `${name}: ${issue.message}${shown}`;
       }),
     );
@@ -95,7 +95,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): KilnConfig {
     logLevel: e.LOG_LEVEL,
     database: { url: e.DATABASE_URL, poolSize: e.KILN_DB_POOL_SIZE },
     redis: { url: e.REDIS_URL, prefix: e.KILN_REDIS_PREFIX },
-    security: { encryptionKey: decodeKey(e.KILN_ENCRYPTION_KEY) as Buffer, adminKey: e.KILN_ADMIN_KEY },
+    security: { encryptionKey: decodeKey(e.KILN_ENCRYPTION_KEY) as Buffer, adminKey: e.KILN_ADMIN_KEY, metricsToken: e.KILN_METRICS_TOKEN },
     http: { host: e.HOST, port: e.PORT, publicUrl: e.KILN_PUBLIC_URL, bodyLimitBytes: e.KILN_BODY_LIMIT_BYTES },
     shutdownGraceMs: e.KILN_SHUTDOWN_GRACE_MS,
     retention: { executionDays: e.KILN_EXECUTION_RETENTION_DAYS },

@@ -106,7 +106,7 @@ const page = { limit: 'Page size (1-1000, default 50)', offset: 'Items to skip' 
 documentOperations(
   { method: 'get', path: '/health/live', summary: 'Liveness', tag: 'operations', public: true, responses: { '200': 'Alive' } },
   { method: 'get', path: '/health/ready', summary: 'Readiness (PostgreSQL and Redis)', tag: 'operations', public: true, responses: { '200': 'Ready', '503': 'Not ready' } },
-  { method: 'get', path: '/metrics', summary: 'Prometheus metrics', tag: 'operations', public: true, responses: { '200': 'Prometheus text format' } },
+  { method: 'get', path: '/metrics', summary: 'Prometheus metrics (Bearer KILN_METRICS_TOKEN when that is set)', tag: 'operations', public: true, responses: { '200': 'Prometheus text format', '401': 'UNAUTHORIZED: KILN_METRICS_TOKEN is set and the request does not carry it' } },
   { method: 'get', path: '/docs', summary: 'API documentation (Swagger UI)', tag: 'operations', public: true, responses: { '200': 'HTML' } },
   { method: 'get', path: '/docs/openapi.json', summary: 'This document', tag: 'operations', public: true, responses: { '200': 'OpenAPI 3.1' } },
   { method: 'post', path: '/v1/tenants', summary: 'Create a tenant (admin)', tag: 'tenants', scopes: ['admin'], body: z.object({ name: z.string(), slug: z.string() }), responses: { '201': 'Created, with its default webhook secret (shown once)', ...bad, '409': 'Slug taken' } },

@@ -1,16 +1,26 @@
-import { Controller, Get, Res } from '@nestjs/common';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Controller, Get, Headers, Res } from '@nestjs/common';
+import type { KilnConfig } from '@kiln/config';
+import { KilnError } from '@kiln/core';
 import { PROMETHEUS_CONTENT_TYPE, Registry } from '@kiln/observability';
-import { ReadinessProbe } from '@kiln/platform';
+import { InjectConfig, ReadinessProbe } from '@kiln/platform';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators';
+
+const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
 
 @Controller()
 @Public()
 export class HealthController {
+  private readonly metricsToken: Buffer | null;
+
   constructor(
+    @InjectConfig() config: KilnConfig,
     private readonly readiness: ReadinessProbe,
     private readonly registry: Registry,
-  ) {}
+  ) {
+    this.metricsToken = config.security.metricsToken ? digest(config.security.metricsToken) : null;
+  }
 
   @Get('health/live')
   live() {
@@ -25,9 +35,20 @@ export class HealthController {
     return report;
   }
 
+  /** Public unless KILN_METRICS_TOKEN is set: then only `Authorization: Bearer <token>` reads it (the API port may face the internet). */
   @Get('metrics')
-  async metrics(@Res({ passthrough: true }) reply: FastifyReply) {
+  async metrics(@Headers('authorization') authorization: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+    if (this.metricsToken && !this.presentsToken(authorization)) {
+      void reply.header('WWW-Authenticate', 'Bearer realm="metrics"');
+      throw KilnError.unauthorized('Metrics need Authorization: Bearer <KILN_METRICS_TOKEN>');
+    }
     void reply.header('Content-Type', PROMETHEUS_CONTENT_TYPE);
     return this.registry.metrics();
+  }
+
+  private presentsToken(authorization: string | undefined): boolean {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
+    // Digests of equal length: the comparison takes the same time whatever was sent.
+    return match !== null && this.metricsToken !== null && timingSafeEqual(digest(match[1] as string), this.metricsToken);
   }
 }
