@@ -166,58 +166,45 @@ export class ExecutionRetention implements OnApplicationBootstrap, OnApplication
     }
   }
 
-  // The cursor (the newest created_at of the previous batch) lets each batch
-  // start its index scan where the last one ended instead of stepping over
-  // the dead index entries the earlier batches left behind.
-  private async deleteExecutions(status: string, cutoff: Date, cursor: Date | null, limit: number): Promise<{ deleted: number; last: Date | null }> {
-    const { rows } = await this.db.pool.query<{ deleted: number; last: Date | null }>(
-      `WITH doomed AS (
-         SELECT id FROM executions
-          WHERE status = $1::"ExecutionStatus" AND created_at >= COALESCE($2::timestamptz, '-infinity') AND created_at < $3::timestamptz
-          ORDER BY created_at
-          LIMIT $4
-          FOR UPDATE SKIP LOCKED
-       ), gone AS (
-         DELETE FROM executions e USING doomed d WHERE e.id = d.id RETURNING e.created_at
-       )
-       SELECT count(*)::int AS deleted, max(created_at) AS last FROM gone`,
-      [status, cursor, cutoff, limit],
-    );
-    return rows[0] ?? { deleted: 0, last: null };
+  private deleteExecutions(status: string, cutoff: Date, cursor: Date | null, limit: number): Promise<{ deleted: number; last: Date | null }> {
+    return this.deleteOldest({ table: 'executions', keys: ['id'], age: 'created_at', where: `status = $3::"ExecutionStatus" AND created_at < $4::timestamptz` }, cursor, limit, [status, cutoff]);
   }
 
-  // Pending deliveries (still being retried) stay whatever their age; the
-  // cursor steps past them within a pass.
-  private async deleteDeliveries(cutoff: Date, cursor: Date | null, limit: number): Promise<{ deleted: number; last: Date | null }> {
-    const { rows } = await this.db.pool.query<{ deleted: number; last: Date | null }>(
-      `WITH doomed AS (
-         SELECT id FROM webhook_deliveries
-          WHERE created_at >= COALESCE($1::timestamptz, '-infinity') AND created_at < $2::timestamptz AND status <> 'pending'
-          ORDER BY created_at
-          LIMIT $3
-          FOR UPDATE SKIP LOCKED
-       ), gone AS (
-         DELETE FROM webhook_deliveries w USING doomed d WHERE w.id = d.id RETURNING w.created_at
-       )
-       SELECT count(*)::int AS deleted, max(created_at) AS last FROM gone`,
-      [cursor, cutoff, limit],
-    );
-    return rows[0] ?? { deleted: 0, last: null };
+  // Pending deliveries (still being retried) stay whatever their age; the cursor steps past them within a pass.
+  private deleteDeliveries(cutoff: Date, cursor: Date | null, limit: number): Promise<{ deleted: number; last: Date | null }> {
+    return this.deleteOldest({ table: 'webhook_deliveries', keys: ['id'], age: 'created_at', where: `created_at < $3::timestamptz AND status <> 'pending'` }, cursor, limit, [cutoff]);
   }
 
-  private async deleteExpiredKeys(cursor: Date | null, limit: number): Promise<{ deleted: number; last: Date | null }> {
+  private deleteExpiredKeys(cursor: Date | null, limit: number): Promise<{ deleted: number; last: Date | null }> {
+    return this.deleteOldest({ table: 'idempotency_keys', keys: ['tenant_id', 'key'], age: 'expires_at', where: 'expires_at < now()' }, cursor, limit, []);
+  }
+
+  /**
+   * One batch: the `limit` oldest rows (by `age`, from `cursor` on) that match
+   * `where` and nobody holds a lock on. The cursor (the newest age of the
+   * previous batch) lets each batch start its index scan where the last one
+   * ended instead of stepping over the dead index entries the earlier
+   * batches left behind. `where` takes its own parameters from $3 on.
+   */
+  private async deleteOldest(
+    target: { table: string; keys: string[]; age: string; where: string },
+    cursor: Date | null,
+    limit: number,
+    params: unknown[],
+  ): Promise<{ deleted: number; last: Date | null }> {
+    const { table, keys, age, where } = target;
     const { rows } = await this.db.pool.query<{ deleted: number; last: Date | null }>(
       `WITH doomed AS (
-         SELECT tenant_id, key FROM idempotency_keys
-          WHERE expires_at >= COALESCE($1::timestamptz, '-infinity') AND expires_at < now()
-          ORDER BY expires_at
+         SELECT ${keys.join(', ')} FROM ${table}
+          WHERE ${age} >= COALESCE($1::timestamptz, '-infinity') AND ${where}
+          ORDER BY ${age}
           LIMIT $2
           FOR UPDATE SKIP LOCKED
        ), gone AS (
-         DELETE FROM idempotency_keys k USING doomed d WHERE k.tenant_id = d.tenant_id AND k.key = d.key RETURNING k.expires_at
+         DELETE FROM ${table} t USING doomed d WHERE ${keys.map((k) => `t.${k} = d.${k}`).join(' AND ')} RETURNING t.${age} AS age
        )
-       SELECT count(*)::int AS deleted, max(expires_at) AS last FROM gone`,
-      [cursor, limit],
+       SELECT count(*)::int AS deleted, max(age) AS last FROM gone`,
+      [cursor, limit, ...params],
     );
     return rows[0] ?? { deleted: 0, last: null };
   }
