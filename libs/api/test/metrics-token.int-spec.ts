@@ -1,45 +1,25 @@
-import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfig } from '@kiln/config';
-import { createLogger } from '@kiln/observability';
-import { PlatformModule } from '@kiln/platform';
-import { createTestDatabase, createTestRedisPrefix, type TestDatabase } from '@kiln/testing';
-import { ApiModule, listeningUrl } from '../src';
+import { listeningUrl } from '../src';
+import { createApiTestApp } from './api-test-app';
 
 // KILN_METRICS_TOKEN: the gateway's /metrics shares the public API port, so
 // an operator can require a bearer token for it (health probes stay open).
 describe('gateway /metrics with KILN_METRICS_TOKEN (real HTTP on loopback)', () => {
   const token = randomBytes(24).toString('hex');
   let app: NestFastifyApplication;
+  let close: () => Promise<void>;
   let url: string;
-  let database: TestDatabase;
-  let redis: ReturnType<typeof createTestRedisPrefix>;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    redis = createTestRedisPrefix();
-    const config = loadConfig({
-      DATABASE_URL: database.url,
-      REDIS_URL: redis.url,
-      KILN_REDIS_PREFIX: redis.prefix,
-      KILN_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
-      KILN_METRICS_TOKEN: token,
-    });
-    const logger = createLogger({ name: 'test', level: 'silent' });
-    @Module({ imports: [PlatformModule.forRoot({ config, appName: 'test', logger }), ApiModule] })
-    class TestModule {}
-    app = await NestFactory.create<NestFastifyApplication>(TestModule, new FastifyAdapter(), { logger: false });
+    ({ app, close } = await createApiTestApp({ env: { KILN_METRICS_TOKEN: token } }));
     await app.listen(0, '127.0.0.1');
     url = listeningUrl(app);
   });
 
   afterAll(async () => {
-    await app?.close();
-    await database?.drop();
-    await redis?.cleanup();
+    await close?.();
   });
 
   const metrics = (authorization?: string) => fetch(`${url}/metrics`, { headers: authorization ? { authorization } : {} });

@@ -1,0 +1,41 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { loadConfig } from '@kiln/config';
+import { createLogger } from '@kiln/observability';
+import { PlatformModule } from '@kiln/platform';
+import { createTestDatabase, createTestRedisPrefix } from '@kiln/testing';
+import { ApiModule } from '../src';
+
+/**
+ * The gateway's Nest application in this process, on its own test database
+ * and Redis prefix; not yet initialised or listening. `close()` also drops
+ * the database and the Redis keys.
+ */
+export async function createApiTestApp(
+  options: { env?: Record<string, string>; adapter?: FastifyAdapter } = {},
+): Promise<{ app: NestFastifyApplication; close(): Promise<void> }> {
+  const database = await createTestDatabase();
+  const redis = createTestRedisPrefix();
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    REDIS_URL: redis.url,
+    KILN_REDIS_PREFIX: redis.prefix,
+    KILN_ENCRYPTION_KEY: randomBytes(32).toString('hex'),
+    ...options.env,
+  });
+  const logger = createLogger({ name: 'test', level: 'silent' });
+  @Module({ imports: [PlatformModule.forRoot({ config, appName: 'test', logger }), ApiModule] })
+  class TestModule {}
+  const app = await NestFactory.create<NestFastifyApplication>(TestModule, options.adapter ?? new FastifyAdapter(), { logger: false });
+  return {
+    app,
+    close: async () => {
+      await app.close();
+      await database.drop();
+      await redis.cleanup();
+    },
+  };
+}
