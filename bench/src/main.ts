@@ -107,7 +107,8 @@ async function main(): Promise<number> {
   const stale = await dropStaleBenchDatabases(options.adminUrl).catch(() => 0);
   if (stale > 0) say(`dropped ${stale} stale benchmark database(s) of crashed runs`);
 
-  const stack = new BenchStack({ root: ROOT, adminUrl: options.adminUrl, redisUrl: options.redisUrl, runId, redisPrefix, logDir, profileDir });
+  const traceDir = options.trace ? path.join(logDir, 'trace') : undefined;
+  const stack = new BenchStack({ root: ROOT, adminUrl: options.adminUrl, redisUrl: options.redisUrl, runId, redisPrefix, logDir, profileDir, traceDir });
   let floor: FloorServer | null = null;
   let interrupted = false;
   const onSignal = (signal: NodeJS.Signals) => {

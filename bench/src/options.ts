@@ -122,13 +122,15 @@ export interface BenchOptions {
   profile: string | null;
   /** Only these scenarios (comma-separated --only); the floor always runs. */
   only: Set<string> | null;
+  /** Time every step of each wait-mode run across the processes (--trace). */
+  trace: boolean;
 }
 
 export const SCENARIOS = ['floor', 'sync', 'async', 'cpu', 'cost', 'memory', 'webhook', 'scaling', 'growth'] as const;
 
 export function usage(): string {
   return [
-    'usage: npm run bench [-- --quick | --full | --smoke] [--out <file>] [--profile[=<scenario>]] [--only <s1,s2>]',
+    'usage: npm run bench [-- --quick | --full | --smoke] [--out <file>] [--profile[=<scenario>]] [--only <s1,s2>] [--trace]',
     '',
     '  --full     (default) every scenario at full size, under ten minutes',
     '  --quick    the same scenarios, smaller and shorter, under two minutes',
@@ -139,6 +141,8 @@ export function usage(): string {
     '             growth-grown-list (default async); summaries in the',
     '             results, .cpuprofile files under bench/results/profiles/',
     `  --only     run only these scenarios (${SCENARIOS.join(', ')}); the floor always runs`,
+    '  --trace    the apps time every step of each wait-mode run (sync scenario): where its',
+    '             milliseconds go, as medians per step (adds a little work to every step)',
     '',
     '  environment: KILN_BENCH_DATABASE_URL (default postgresql://postgres@127.0.0.1:5432/postgres),',
     '               KILN_BENCH_REDIS_URL (default redis://127.0.0.1:6379), KILN_BENCH_REDIS_PREFIX',
@@ -150,6 +154,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
   let out: string | undefined;
   let profile: string | null = null;
   let only: Set<string> | null = null;
+  let trace = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     if (arg === '--full') settings = FULL;
@@ -161,6 +166,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     else if (arg.startsWith('--profile=')) profile = arg.slice('--profile='.length);
     else if (arg === '--only') only = new Set((argv[++i] ?? '').split(',').filter(Boolean));
     else if (arg.startsWith('--only=')) only = new Set(arg.slice('--only='.length).split(',').filter(Boolean));
+    else if (arg === '--trace') trace = true;
     else if (arg === '--help' || arg === '-h') throw new UsageError(usage());
     else throw new UsageError(`unknown argument: ${arg}\n\n${usage()}`);
   }
@@ -179,6 +185,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv, root: strin
     out: path.resolve(root, out ?? path.join('bench', 'results', defaultOut)),
     profile,
     only,
+    trace,
   };
 }
 

@@ -17,6 +17,8 @@ export interface StackOptions {
   logDir: string;
   /** When set, every app runs with --cpu-prof into this directory. */
   profileDir?: string;
+  /** Set: every app writes step timestamps there (KILN_TRACE_DIR, see @kiln/observability). */
+  traceDir?: string;
   env?: Record<string, string>;
 }
 
@@ -92,6 +94,7 @@ export class BenchStack {
       KILN_TENANT_CONCURRENCY: '10000',
       // The webhook scenario's receiver listens on loopback.
       KILN_OUTBOUND_ALLOW: '127.0.0.1',
+      ...(options.traceDir ? { KILN_TRACE_DIR: options.traceDir } : {}),
       ...options.env,
     };
     this.db = new Pool({ connectionString: this.databaseUrl, max: 4, application_name: 'kiln-bench-harness' });

@@ -26,7 +26,7 @@ describe('benchmark harness (npm run bench -- --smoke)', () => {
   let results: any;
 
   beforeAll(async () => {
-    const child = spawn(process.execPath, [MAIN, '--smoke', '--out', out], {
+    const child = spawn(process.execPath, [MAIN, '--smoke', '--trace', '--out', out], {
       cwd: ROOT,
       env: { ...process.env, KILN_BENCH_DATABASE_URL: env.adminDatabaseUrl, KILN_BENCH_REDIS_URL: env.redisUrl, KILN_BENCH_REDIS_PREFIX: prefix },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -67,6 +67,17 @@ describe('benchmark harness (npm run bench -- --smoke)', () => {
     for (const section of ['cpuHeavy', 'memory', 'scaling', 'growth', 'webhook']) expect(results[section]).not.toBeNull();
     expect(results.targets.length).toBeGreaterThanOrEqual(9);
     for (const t of results.targets) expect(Object.keys(t).sort()).toEqual(['description', 'id', 'met', 'target', 'value']);
+  });
+
+  it('times every step of the wait-mode runs across the processes (--trace)', () => {
+    expect(results.sync.steps.runs).toBeGreaterThan(0);
+    expect(results.sync.steps.steps).toHaveLength(9);
+    for (const step of results.sync.steps.steps) {
+      expect(typeof step.label).toBe('string');
+      expect(step.p50Ms).toBeGreaterThanOrEqual(0);
+    }
+    expect(results.sync.steps.totalP50Ms).toBeGreaterThan(0);
+    expect(output).toContain('sync steps (median of');
   });
 
   it('counts real work: executions were accepted, run and counted from the database', () => {

@@ -5,7 +5,7 @@ import type { INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { KilnConfig } from '@kiln/config';
-import { Registry, type Logger } from '@kiln/observability';
+import { Registry, stepTraceEnabled, traceStep, type Logger } from '@kiln/observability';
 import { registerConsoleAssets } from './console/console-assets';
 import { installHttpMetrics } from './http/http-metrics';
 import { NestPinoLogger } from './http/nest-logger';
@@ -38,6 +38,16 @@ export async function startGatewayHttp(rootModule: Type<unknown>, options: Gatew
   app.enableShutdownHooks();
   const fastify = app.getHttpAdapter().getInstance();
   installHttpMetrics(fastify, app.get(Registry));
+  if (stepTraceEnabled) {
+    fastify.addHook('onRequest', (_request, _reply, done) => {
+      traceStep('gateway.received');
+      done();
+    });
+    fastify.addHook('onSend', (_request, _reply, payload, done) => {
+      traceStep('gateway.answered');
+      done(null, payload);
+    });
+  }
   await app.register(fastifyStatic, {
     root: path.dirname(require.resolve('swagger-ui-dist/package.json')),
     prefix: '/docs/assets/',

@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { KilnConfig } from '@kiln/config';
 import { SecretBox, toExecutionView, type ExecutionError } from '@kiln/core';
 import { ExecutionRepository, type ClaimedExecution, type FinishedExecution, type FinishedUpdate } from '@kiln/db';
-import type { Logger } from '@kiln/observability';
+import { traceStep, type Logger } from '@kiln/observability';
 import { InjectConfig, InjectLogger } from '@kiln/platform';
 import { ExecutionSignals, WebhookQueue } from '@kiln/queue';
 import { SandboxPool, type RunOutcome } from '@kiln/sandbox';
@@ -54,6 +54,7 @@ export class ExecutionRunner {
   async run(executionId: string, attempt: RunAttempt): Promise<RunResult> {
     const claimed = await this.executions.claim(executionId, this.config.worker.id, { reclaimRunning: attempt.reclaimRunning });
     if (!claimed) return 'skipped';
+    traceStep('worker.claimed', executionId);
     void this.notifyWebhooks(claimed.webhookDeliveryIds);
     const log = this.logger.child({ executionId, tenantId: claimed.tenantId, scriptId: claimed.scriptId, attempt: attempt.number });
     const source = claimed.adhocSource ?? claimed.source;
@@ -78,6 +79,7 @@ export class ExecutionRunner {
       host: steps.call,
     });
 
+    traceStep('worker.sandboxed', executionId);
     if (outcome.status === 'crashed') {
       if (!attempt.isLast) {
         log.warn({ reason: outcome.message }, 'sandbox process crashed; the run will be retried');
@@ -170,6 +172,7 @@ export class ExecutionRunner {
   private async record(claimed: ClaimedExecution, update: FinishedUpdate): Promise<RunResult> {
     const finished = await this.executions.finish(claimed.id, update);
     if (!finished) return 'skipped'; // cancelled meanwhile: the first recorded outcome stands
+    traceStep('worker.finished', claimed.id);
     await this.notifyWebhooks(finished.webhookDeliveryIds);
     await this.signals.publishDone({ executionId: claimed.id, status: finished.status, view: this.viewIfSmall(claimed, update, finished) });
     return update.status;

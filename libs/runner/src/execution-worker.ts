@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { KilnConfig } from '@kiln/config';
-import type { Logger } from '@kiln/observability';
+import { traceStep, type Logger } from '@kiln/observability';
 import { InjectConfig, InjectLogger, InjectRedis } from '@kiln/platform';
 import {
   closeWorkerWithin,
@@ -91,9 +91,11 @@ export class ExecutionWorker implements OnApplicationBootstrap, OnApplicationShu
     switch (job.name) {
       case JobName.ExecutionRun: {
         const { executionId, tenantId } = executionRunPayload.parse(job.data);
+        traceStep('worker.taken', executionId);
         return this.withRunSlot(async () => {
           // Per-tenant concurrency: when the tenant is full, the job goes back to the queue still pending (DelayedError).
           const slot = await this.gate.enter(job, token, executionId, tenantId);
+          traceStep('worker.tenant-slot', executionId);
           try {
             return await this.runOne(executionId, attemptOf(job));
           } finally {

@@ -11,7 +11,7 @@ import {
   type ExecutionView,
 } from '@kiln/core';
 import { ExecutionRepository, type ScriptWithSource } from '@kiln/db';
-import type { Logger } from '@kiln/observability';
+import { traceStep, type Logger } from '@kiln/observability';
 import { InjectConfig, InjectLogger } from '@kiln/platform';
 import { ExecutionQueue, ExecutionSignals, type ExecutionDoneMessage } from '@kiln/queue';
 import { RunAdmission } from './run-admission';
@@ -84,6 +84,7 @@ export class RunsService {
     const admitted = await this.admission.admit({ tenantId: command.tenantId, apiKeyId: command.apiKeyId, monthlyExecutionLimit: command.monthlyExecutionLimit });
 
     const id = uuidv7();
+    traceStep('gateway.admitted', id);
     const scriptId = target.kind === 'script' ? target.script.id : null;
     const scriptVersion = target.kind === 'script' ? target.script.currentVersion : null;
     const waiter = command.waitMs > 0 ? this.signals.waitFor(id, command.waitMs) : null;
@@ -118,6 +119,7 @@ export class RunsService {
       throw err;
     }
 
+    traceStep('gateway.inserted', id);
     if (!created.created) {
       waiter?.cancel();
       // The first run of this idempotency key was counted; a replay is not a new run.
@@ -135,9 +137,11 @@ export class RunsService {
       throw new KilnError(503, 'QUEUE_UNAVAILABLE', 'The run queue is unavailable (Redis); nothing was started, retry later');
     }
 
+    traceStep('gateway.enqueued', id);
     const base = { executionId: id, scriptId, scriptVersion, createdAt: created.createdAt, created: true };
     if (!waiter) return { ...base, status: 'pending', finished: null };
     const message = await waiter.promise;
+    traceStep('gateway.signalled', id);
     if (!message) {
       // No end within the wait, so no durable commit has followed the relaxed insert yet: make one before naming the run.
       const status = await this.executions.confirmStatus(command.tenantId, id);
