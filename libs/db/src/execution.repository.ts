@@ -179,7 +179,7 @@ export class ExecutionRepository {
   // that arrive together share one statement, one round trip and one
   // transaction (see GroupCommit).
   private readonly inserts = new GroupCommit<NewExecution, Date>((items) => this.insertMany(items), GROUP);
-  private readonly relaxedInserts = new GroupCommit<NewExecution, Date>((items) => this.insertMany(items, { relaxed: true }), GROUP);
+  private readonly relaxedInserts = new GroupCommit<NewExecution, Date>((items) => this.insertMany(items, { durable: false }), GROUP);
   private readonly claims = new GroupCommit<ClaimRequest, ClaimedExecution | null>(async (items) => {
     const byWorker = new Map<string, ClaimRequest[]>();
     for (const item of items) byWorker.set(item.workerId, [...(byWorker.get(item.workerId) ?? []), item]);
@@ -199,9 +199,9 @@ export class ExecutionRepository {
   constructor(private readonly db: Database) {}
 
   /** Inserts pending executions in one statement; returns each one's created_at, in order. */
-  async insertMany(executions: readonly NewExecution[], options: { relaxed?: boolean } = {}): Promise<Date[]> {
+  async insertMany(executions: readonly NewExecution[], options: { durable?: boolean } = {}): Promise<Date[]> {
     const column = <T>(pick: (e: NewExecution) => T) => executions.map(pick);
-    const pool = options.relaxed ? this.db.relaxedPool : this.db.pool;
+    const pool = options.durable === false ? this.db.relaxedPool : this.db.pool;
     const { rows } = await pool.query<{ id: string; created_at: Date }>(
       {
         name: 'kiln_execution_insert_many',

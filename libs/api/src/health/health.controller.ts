@@ -1,18 +1,18 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Controller, Get, Headers, Res } from '@nestjs/common';
 import type { KilnConfig } from '@kiln/config';
-import { KilnError } from '@kiln/core';
+import { hashesEqual, KilnError } from '@kiln/core';
 import { PROMETHEUS_CONTENT_TYPE, Registry } from '@kiln/observability';
 import { InjectConfig, ReadinessProbe } from '@kiln/platform';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../auth/auth.decorators';
 
-const digest = (value: string): Buffer => createHash('sha256').update(value).digest();
+const digest = (value: string): string => createHash('sha256').update(value, 'utf8').digest('hex');
 
 @Controller()
 @Public()
 export class HealthController {
-  private readonly metricsToken: Buffer | null;
+  private readonly metricsToken: string | null;
 
   constructor(
     @InjectConfig() config: KilnConfig,
@@ -49,6 +49,6 @@ export class HealthController {
   private presentsToken(authorization: string | undefined): boolean {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
     // Digests of equal length: the comparison takes the same time whatever was sent.
-    return match !== null && this.metricsToken !== null && timingSafeEqual(digest(match[1] as string), this.metricsToken);
+    return match !== null && this.metricsToken !== null && hashesEqual(digest(match[1] as string), this.metricsToken);
   }
 }
