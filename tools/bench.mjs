@@ -13,11 +13,12 @@ if (args.includes('--help') || args.includes('-h')) {
 }
 
 await ensureDependencies();
-const { checkPostgres, checkRedis } = await import('./lib/services.mjs');
+const { checkPostgres, checkRedis, defaultPostgresUrl } = await import('./lib/services.mjs');
 await generatePrismaClient();
 await compile();
 
-const adminUrl = process.env.KILN_BENCH_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+// Like npm run up: the local server's Unix socket when it has one (the harness prints which).
+const adminUrl = process.env.KILN_BENCH_DATABASE_URL ?? defaultPostgresUrl('postgres');
 const redisUrl = process.env.KILN_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 try {
   await checkPostgres(adminUrl);

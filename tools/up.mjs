@@ -24,9 +24,8 @@ function persistentSecret(file, make) {
 const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 
 await ensureDependencies();
-const { checkPostgres, checkRedis, portAnswers } = await import('./lib/services.mjs');
+const { checkPostgres, checkRedis, defaultPostgresUrl, portAnswers, postgresAddress } = await import('./lib/services.mjs');
 
-const databaseUrl = process.env.DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/kiln';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 async function ensureRedis() {
@@ -54,11 +53,14 @@ async function ensurePostgres() {
       fail('PostgreSQL is not running on 127.0.0.1:5432 and no local cluster was found.\n  Install it (apt install postgresql), or run: docker compose -f docker/compose.yaml up -d postgres\n  or point DATABASE_URL at a running PostgreSQL (14 or newer).');
     }
   }
-  await checkPostgres(databaseUrl).catch((err) => fail(err.message));
 }
 
 await ensureRedis();
 await ensurePostgres();
+// Decided once the server is up: a local cluster started above makes its socket as it starts.
+const databaseUrl = process.env.DATABASE_URL ?? defaultPostgresUrl('kiln');
+await checkPostgres(databaseUrl).catch((err) => fail(err.message));
+if (!process.env.DATABASE_URL) say(`PostgreSQL: ${postgresAddress(databaseUrl)} (set DATABASE_URL to choose)`);
 await generatePrismaClient();
 const { migrate } = await import('./prisma/migrate.mjs');
 try {

@@ -24,7 +24,7 @@ import { scalingScenario } from './scenarios/scaling';
 import { syncScenario } from './scenarios/sync';
 import { webhookScenario } from './scenarios/webhook';
 import { calibrateCpuLoop, cpuSource, SUM_SOURCE } from './scripts';
-import { adminQuery, BenchStack, dropStaleBenchDatabases, withDatabase } from './stack';
+import { adminQuery, BenchStack, dropStaleBenchDatabases, postgresTransport, withDatabase } from './stack';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -167,10 +167,13 @@ async function main(): Promise<number> {
       memoryGiB: round(os.totalmem() / 2 ** 30, 1),
       node: process.version,
       postgres: services.postgres,
+      postgresTransport: postgresTransport(options.adminUrl),
       redis: services.redis,
       loadAverageAtStart: os.loadavg().map((v) => round(v, 2)),
     };
-    say(`starting Kiln: gateway, worker and notifier as separate processes (database ${stack.databaseName}, Redis prefix ${redisPrefix})`);
+    say(
+      `starting Kiln: gateway, worker and notifier as separate processes (database ${stack.databaseName} over ${postgresTransport(options.adminUrl)}, Redis prefix ${redisPrefix})`,
+    );
     await stack.startAll();
     const calibration = calibrateCpuLoop();
     const cpuScript = cpuSource(calibration.iterations);

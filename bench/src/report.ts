@@ -116,7 +116,11 @@ function table(rows: string[][]): string {
 export function renderReport(r: BenchResults, outFile: string): string {
   const lines: string[] = [];
   lines.push('');
-  lines.push(`Kiln benchmark — ${r.mode} mode, ${r.startedAt}, ${r.durationSec} s, ${String(r.machine.cpus)} cores (${String(r.machine.cpuModel)})`);
+  lines.push(
+    `Kiln benchmark — ${r.mode} mode, ${r.startedAt}, ${r.durationSec} s, ${String(r.machine.cpus)} cores (${String(r.machine.cpuModel)})${
+      typeof r.machine.postgresTransport === 'string' ? `, PostgreSQL over ${r.machine.postgresTransport}` : ''
+    }`,
+  );
   lines.push('');
   const rows: string[][] = [['scenario', 'figure', 'Kiln', 'floor', 'Kiln ÷ floor']];
   if (r.floor || r.async) rows.push(['async, ' + (r.settings.connections) + ' conn', 'completed/s (database)', fmt(r.async?.completedPerSec), fmt(r.floor?.rps), fmt(r.ratios.asyncVsFloor)]);

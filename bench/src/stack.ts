@@ -37,6 +37,14 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
+/** How the stack reaches PostgreSQL, for the report: a Unix socket (`?host=/dir`) or TCP. */
+export function postgresTransport(url: string): string {
+  const u = new URL(url);
+  const socketDir = u.searchParams.get('host');
+  if (socketDir?.startsWith('/')) return `unix socket ${socketDir}`;
+  return `tcp ${u.hostname}:${u.port || '5432'}`;
+}
+
 export async function adminQuery<R extends QueryResultRow>(url: string, sql: string, params: unknown[] = []): Promise<R[]> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
   await client.connect();

@@ -1,5 +1,6 @@
 // Talking to PostgreSQL and Redis from the entry points, with errors that
 // name the fix. Imported only after dependencies are installed.
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
@@ -19,6 +20,31 @@ export function portAnswers(host, port, timeoutMs = 1000) {
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
   });
+}
+
+/** Where Debian's (and most distributions') PostgreSQL puts its Unix socket. */
+export const LOCAL_POSTGRES_SOCKET_DIR = '/var/run/postgresql';
+
+/**
+ * The PostgreSQL URL to use when none is given: the local server's Unix
+ * socket when there is one, else TCP on 127.0.0.1:5432. On one machine a
+ * round trip through the socket costs about half the CPU of one through TCP
+ * loopback (docs/bench.md, "PostgreSQL over its Unix socket"), and Kiln makes
+ * several per run. Call it after the server is up: the socket appears with it.
+ */
+export function defaultPostgresUrl(database) {
+  if (existsSync(path.join(LOCAL_POSTGRES_SOCKET_DIR, '.s.PGSQL.5432'))) {
+    return `postgresql://postgres@localhost/${database}?host=${LOCAL_POSTGRES_SOCKET_DIR}`;
+  }
+  return `postgresql://postgres@127.0.0.1:5432/${database}`;
+}
+
+/** How a PostgreSQL URL reaches the server, for messages: "the Unix socket in /dir" or "host:port". */
+export function postgresAddress(url) {
+  const u = new URL(url);
+  const socketDir = u.searchParams.get('host');
+  if (socketDir?.startsWith('/')) return `the Unix socket in ${socketDir}`;
+  return `${u.hostname}:${u.port || 5432}`;
 }
 
 export function withDatabase(url, database) {
@@ -46,9 +72,8 @@ export async function checkPostgres(url) {
   try {
     await pgQuery(withDatabase(url, 'postgres'), 'SELECT 1');
   } catch (err) {
-    const u = new URL(url);
     throw new Error(
-      `PostgreSQL at ${u.hostname}:${u.port || 5432} did not answer (${err.message}).\n` +
+      `PostgreSQL at ${postgresAddress(url)} did not answer (${err.message}).\n` +
         `  Start it (Debian: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start,\n` +
         `  or docker compose -f docker/compose.yaml up -d postgres), or set DATABASE_URL.`,
     );

@@ -1,0 +1,43 @@
+import { existsSync } from 'node:fs';
+import { createTestDatabase, type TestDatabase } from '@kiln/testing';
+import { Database } from '../src';
+
+// On one machine npm run up and the benchmark reach PostgreSQL through its
+// Unix socket (tools/lib/services.mjs, defaultPostgresUrl). Both of Kiln's
+// pools must work there: the durable one and the relaxed one, whose setting
+// travels as a startup option.
+const SOCKET_DIR = '/var/run/postgresql';
+const hasLocalSocket = existsSync(`${SOCKET_DIR}/.s.PGSQL.5432`);
+
+(hasLocalSocket ? describe : describe.skip)('Database over the local Unix socket', () => {
+  let testDb: TestDatabase;
+  let db: Database;
+
+  beforeAll(async () => {
+    testDb = await createTestDatabase();
+    const url = new URL(testDb.url);
+    url.host = 'localhost';
+    url.searchParams.set('host', SOCKET_DIR);
+    db = new Database({ url: url.toString(), poolSize: 2 });
+  });
+
+  afterAll(async () => {
+    await db.close();
+    await testDb.drop();
+  });
+
+  it('connects both pools through the socket, with their own commit settings', async () => {
+    const durable = await db.pool.query<{ addr: string | null; sync: string; db: string }>(
+      `SELECT inet_server_addr()::text AS addr, current_setting('synchronous_commit') AS sync, current_database() AS db`,
+    );
+    expect(durable.rows[0]).toEqual({ addr: null, sync: 'on', db: testDb.name });
+    const relaxed = await db.relaxedPool.query<{ addr: string | null; sync: string }>(
+      `SELECT inet_server_addr()::text AS addr, current_setting('synchronous_commit') AS sync`,
+    );
+    expect(relaxed.rows[0]).toEqual({ addr: null, sync: 'off' });
+  });
+
+  it('serves Prisma through the same pool', async () => {
+    await expect(db.prisma.tenant.count()).resolves.toBe(0);
+  });
+});
