@@ -11,12 +11,12 @@ import { ApiModule } from '../src';
 
 /**
  * The gateway's Nest application in this process, on its own test database
- * and Redis prefix; not yet initialised or listening. `close()` also drops
- * the database and the Redis keys.
+ * (`databaseUrl`, for tests that seed rows) and Redis prefix; not yet
+ * initialised or listening. `close()` also drops the database and the Redis keys.
  */
 export async function createApiTestApp(
   options: { env?: Record<string, string>; adapter?: FastifyAdapter } = {},
-): Promise<{ app: NestFastifyApplication; close(): Promise<void> }> {
+): Promise<{ app: NestFastifyApplication; databaseUrl: string; close(): Promise<void> }> {
   const database = await createTestDatabase();
   const redis = createTestRedisPrefix();
   const config = loadConfig({
@@ -32,6 +32,7 @@ export async function createApiTestApp(
   const app = await NestFactory.create<NestFastifyApplication>(TestModule, options.adapter ?? new FastifyAdapter(), { logger: false });
   return {
     app,
+    databaseUrl: database.url,
     close: async () => {
       await app.close();
       await database.drop();

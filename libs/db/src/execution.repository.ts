@@ -518,11 +518,18 @@ export class ExecutionRepository {
     return this.db.prisma.execution.findFirst({ where: { id, ...(tenantId ? { tenantId } : {}) } });
   }
 
+  /**
+   * One page of a tenant's executions, newest first, and how many match.
+   * Counting is the part that grows with the data (every matching index
+   * entry is visited), so `countUpTo` bounds it: past that many matches,
+   * `total` is the bound and `totalExact` false. Without it the count is exact.
+   */
   async list(
     tenantId: string,
     filter: ExecutionFilter,
     page: { limit: number; offset: number },
-  ): Promise<{ items: ExecutionSummary[]; total: number }> {
+    options: { countUpTo?: number } = {},
+  ): Promise<{ items: ExecutionSummary[]; total: number; totalExact: boolean }> {
     const where: Prisma.ExecutionWhereInput = {
       tenantId,
       ...(filter.scriptId ? { scriptId: filter.scriptId } : {}),
@@ -530,7 +537,7 @@ export class ExecutionRepository {
       ...(filter.hasWarnings === undefined ? {} : { AND: [filter.hasWarnings ? WITH_WARNINGS : WITHOUT_WARNINGS] }),
       ...(filter.from || filter.to ? { createdAt: { ...(filter.from ? { gte: filter.from } : {}), ...(filter.to ? { lte: filter.to } : {}) } } : {}),
     };
-    const [items, total] = await Promise.all([
+    const [items, counted] = await Promise.all([
       this.db.prisma.execution.findMany({
         where,
         orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
@@ -553,9 +560,11 @@ export class ExecutionRepository {
           queueWaitMs: true,
         },
       }),
-      this.db.prisma.execution.count({ where }),
+      this.db.prisma.execution.count({ where, ...(options.countUpTo === undefined ? {} : { take: options.countUpTo + 1 }) }),
     ]);
-    return { items, total };
+    const cap = options.countUpTo;
+    if (cap !== undefined && counted > cap) return { items, total: cap, totalExact: false };
+    return { items, total: counted, totalExact: true };
   }
 
   /** Which of these executions completed with warnings (see hasWarnings in @kiln/core). */

@@ -21,6 +21,15 @@ const listQuery = pageQuery.extend({
   hasWarnings: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
 });
 
+/**
+ * `total` is exact up to this many matching executions; past it, it is this
+ * number with `totalExact: false`. An exact count visits every matching row,
+ * so without a bound a list page of a busy script would cost more the longer
+ * the script has run (measured: 23–36 ms for 90,000 rows on a 2-vCPU machine,
+ * against under 1 ms for the page itself).
+ */
+export const LIST_TOTAL_CAP = 10_000;
+
 const commentBody = z.object({ comment: z.string().max(2000).nullable().optional() });
 const retryBody = z.object({ wait: z.union([z.boolean(), z.number().int().min(0).max(900_000)]).optional() });
 
@@ -67,12 +76,13 @@ export class ExecutionsController {
   @Get()
   @RequireScopes('executions.read')
   async list(@Auth() auth: AuthContext, @Query(new ZodPipe(listQuery, 'query')) q: z.infer<typeof listQuery>) {
-    const { items, total } = await this.executions.list(
+    const { items, total, totalExact } = await this.executions.list(
       auth.tenantId,
       { scriptId: q.scriptId, status: q.status, from: q.from ? new Date(q.from) : undefined, to: q.to ? new Date(q.to) : undefined, hasWarnings: q.hasWarnings },
       q,
+      { countUpTo: LIST_TOTAL_CAP },
     );
-    return { items: items.map(summaryView), total, limit: q.limit, offset: q.offset };
+    return { items: items.map(summaryView), total, totalExact, limit: q.limit, offset: q.offset };
   }
 
   @Get(':id')
