@@ -108,6 +108,8 @@ const WARNING_SIGNS: Prisma.ExecutionWhereInput[] = [
   { logs: { array_contains: [{ level: 'error' }] } },
   { steps: { array_contains: [{ status: 'error' }] } },
 ];
+/** Newest first; every list index ends in (created_at DESC, id). */
+const LIST_ORDER: Prisma.ExecutionOrderByWithRelationInput[] = [{ createdAt: 'desc' }, { id: 'desc' }];
 const WITH_WARNINGS: Prisma.ExecutionWhereInput = { status: 'completed', OR: WARNING_SIGNS };
 // Spelled out rather than NOT(WITH_WARNINGS): a NULL logs or steps column would make NOT(...) NULL and drop the row.
 const WITHOUT_WARNINGS: Prisma.ExecutionWhereInput = {
@@ -540,7 +542,7 @@ export class ExecutionRepository {
     const [items, counted] = await Promise.all([
       this.db.prisma.execution.findMany({
         where,
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        orderBy: LIST_ORDER,
         take: page.limit,
         skip: page.offset,
         select: {
@@ -560,7 +562,8 @@ export class ExecutionRepository {
           queueWaitMs: true,
         },
       }),
-      this.db.prisma.execution.count({ where, ...(options.countUpTo === undefined ? {} : { take: options.countUpTo + 1 }) }),
+      // A bounded count needs an order (Prisma adds ORDER BY id otherwise, which sorts every match): the page's, which the indexes serve.
+      this.db.prisma.execution.count({ where, ...(options.countUpTo === undefined ? {} : { orderBy: LIST_ORDER, take: options.countUpTo + 1 }) }),
     ]);
     const cap = options.countUpTo;
     if (cap !== undefined && counted > cap) return { items, total: cap, totalExact: false };
