@@ -23,6 +23,7 @@ export { SecretBox } from './secret-box';
 export {
   IMPORTS_REFUSED,
   analyzeSource,
+  scriptBodyError,
   type ScriptStyle,
   type SourceAnalysis,
   type SourceLocationError,

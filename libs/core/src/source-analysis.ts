@@ -90,3 +90,18 @@ export function analyzeSource(source: string): SourceAnalysis {
     return { valid: false, error: toLocationError(looksLikeModule && moduleError ? moduleError : scriptError) };
   }
 }
+
+/**
+ * The syntax error of classic code parsed on its own, as the body the sandbox
+ * wraps it in (top-level await and return allowed), or null when it parses.
+ * Code that parses on its own has balanced brackets, so it cannot close the
+ * wrapper early; the sandbox refuses to run anything else (see wrapScript).
+ */
+export function scriptBodyError(source: string): SourceLocationError | null {
+  try {
+    parseAs(source, 'script');
+    return null;
+  } catch (err) {
+    return toLocationError(err);
+  }
+}

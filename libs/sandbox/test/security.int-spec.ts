@@ -115,6 +115,23 @@ describe('sandbox: isolation', () => {
     });
   });
 
+  it('never runs code that closes the script wrapper early, and the child keeps serving other runs', async () => {
+    // Wrapped in the sandbox's async function, these lines would close it and
+    // run the loop while the wrapper is evaluated: on the child's main
+    // thread, out of reach of the time limit.
+    const escape = "}); })(); console.log('escaped'); while (true) {}\n(function () { return (async function () {";
+    const children = pool.stats().pids;
+    const bystander = pool.run(request('await new Promise((r) => setTimeout(r, 50)); module.exports = () => ({ ok: true });', { isolationKey: 'tenant-b' }));
+    const outcome = await pool.run(request(escape, { isolationKey: 'tenant-e', limits: { timeoutMs: 1000 } }));
+    expect(outcome).toMatchObject({
+      status: 'failed',
+      error: { code: 'EXECUTION_ERROR', message: expect.stringMatching(/^SyntaxError: .*\[script\.js:1:\d+\]$/) },
+      logs: [],
+    });
+    expect(await bystander).toMatchObject({ status: 'completed', output: { ok: true } });
+    expect(pool.stats().pids).toEqual(children);
+  });
+
   it('keeps a script that overrides JSON from corrupting its own result envelope', async () => {
     const outcome = await pool.run(
       request("JSON.stringify = () => 'not json'; JSON.parse = () => 1; module.exports = () => ({ fine: true });"),

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import type { SourceLocationError } from '@kiln/core';
 import type ivm from 'isolated-vm';
 import type { WireOutcome, WireResult } from '../protocol/ipc.types';
 import type { RunEntry, SandboxLimits } from '../sandbox.types';
 import type { IsolateCache, IsolateLease } from './isolate-cache';
 import { LogCollector } from './log-collector';
 import {
+  bodyErrorMessage,
   detectScriptStyle,
   ENTRY_MODULE_SOURCE,
   lineCount,
@@ -40,6 +42,8 @@ const MAX_RANDOM_BYTES = 65536;
 const SCRIPT_FAILURE_CODES = new Set(['EXECUTION_ERROR', 'OUTPUT_LIMIT', 'INVALID_OUTPUT']);
 /** isolated-vm marks errors that crossed out of an isolate; anything else is our own failure. */
 const ISOLATE_BOUNDARY = '<isolated-vm boundary>';
+/** What isolated-vm throws when a synchronous call runs past its `timeout`. */
+const SYNC_TIMEOUT_MESSAGE = 'Script execution timed out.';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
@@ -134,13 +138,27 @@ export class RunSession {
     if (style.style === 'rejected') return { kind: 'failed', code: 'EXECUTION_ERROR', message: style.message };
     if (style.style === 'module') return this.executeModule(isolate, context, dispatch);
     this.lastUserLine = lineCount(this.spec.source);
+    if (style.bodyError) return this.refuseUnparsable(lease.isolate, style.bodyError);
 
     // Compiling the wrapper runs nothing. The isolate keeps the last compiled
     // script: one isolate serves one tenant, which mostly runs the same code.
     const script = this.compileScript(lease);
-    const wrapper = script.runSync(context, { reference: true });
+    // Evaluating the wrapper runs no user code (see wrapScript); the timeout is there in case a parser ever disagrees.
+    const wrapper = script.runSync(context, { reference: true, timeout: this.spec.limits.timeoutMs });
     this.releasables.push(wrapper);
     return dispatch.apply(undefined, ['script', wrapper.derefInto()], { result: { promise: true, copy: true } });
+  }
+
+  /**
+   * Classic code that does not parse on its own: V8's own syntax error when
+   * the wrapped text does not compile either (the usual case), else, when it
+   * does (it closes the wrapper early, see wrapScript), the parser's error.
+   * Never run: only compiled, which runs nothing.
+   */
+  private refuseUnparsable(isolate: ivm.Isolate, bodyError: SourceLocationError): { kind: 'failed'; code: 'EXECUTION_ERROR'; message: string } {
+    const probe = isolate.compileScriptSync(wrapScript(this.spec.source), { filename: SCRIPT_FILENAME, lineOffset: WRAPPED_LINE_OFFSET });
+    probe.release();
+    return { kind: 'failed', code: 'EXECUTION_ERROR', message: bodyErrorMessage(bodyError) };
   }
 
   private compileScript(lease: IsolateLease): ivm.Script {
@@ -270,6 +288,9 @@ export class RunSession {
         status: 'failed',
         error: { code: 'MEMORY_LIMIT', message: `Script exceeded the memory limit of ${this.spec.limits.memoryMb} MB` },
       };
+    }
+    if (message === SYNC_TIMEOUT_MESSAGE) {
+      return { status: 'failed', error: { code: 'TIMEOUT', message: `Script exceeded the time limit of ${this.spec.limits.timeoutMs} ms` } };
     }
     if (stack?.includes(ISOLATE_BOUNDARY) === true) {
       const header = message.startsWith(`${name}:`) ? message : `${name}: ${message}`;

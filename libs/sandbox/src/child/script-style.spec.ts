@@ -10,9 +10,22 @@ describe('detectScriptStyle', () => {
     ['export default async function (ctx) { return ctx.input.a; }', 'module'],
     ['export async function onApproved() {}\nexport default 1;', 'module'],
     ['export const x = 1;', 'module'],
-    ['let x = ;', 'script'],
   ])('%s → %s', (source, style) => {
     expect(detectScriptStyle(source)).toEqual({ style });
+  });
+
+  it.each([
+    ['let x = ;', { line: 1, column: 9 }],
+    ['results.a = 1;\n}); })(); while (true) {}\n(function () { return (async function () {', { line: 2, column: 1 }],
+  ])('marks %j as a script with the error it has on its own', (source, at) => {
+    expect(detectScriptStyle(source)).toEqual({ style: 'script', bodyError: { message: 'Unexpected token', ...at } });
+  });
+
+  it('gives a broken module the error of the script it then runs as', () => {
+    expect(detectScriptStyle('export const x = ;')).toEqual({
+      style: 'script',
+      bodyError: { message: expect.stringContaining('sourceType: module'), line: 1, column: 1 },
+    });
   });
 
   it.each(['import fs from "fs";\nexport default 1;', 'export * from "x";', 'export { a } from "b";'])(

@@ -1,11 +1,16 @@
-import { analyzeSource, IMPORTS_REFUSED } from '@kiln/core';
+import { analyzeSource, IMPORTS_REFUSED, scriptBodyError, type SourceLocationError } from '@kiln/core';
 
 /** The name user code runs under; stack frames that mention it are the user's. */
 export const SCRIPT_FILENAME = 'script.js';
 
 export type ScriptStyle = 'module' | 'script';
 
-export type StyleCheck = { style: ScriptStyle } | { style: 'rejected'; message: string };
+/**
+ * `bodyError`: classic code that does not parse on its own. V8 may still
+ * compile it inside the wrapper (when it closes the wrapper early), so the
+ * sandbox only asks V8 for the error and never runs it (see wrapScript).
+ */
+export type StyleCheck = { style: 'module' } | { style: 'script'; bodyError?: SourceLocationError } | { style: 'rejected'; message: string };
 
 /**
  * import/export make a module; anything else is classic code that runs in an
@@ -14,7 +19,6 @@ export type StyleCheck = { style: ScriptStyle } | { style: 'rejected'; message: 
  * user's line and column.
  */
 export function detectScriptStyle(source: string): StyleCheck {
-  if (!/\b(?:import|export)\b/.test(source)) return { style: 'script' };
   // The same few scripts run over and over; parsing 256 KiB each time would stall the child.
   const known = parsedStyles.get(source);
   if (known) return known;
@@ -29,12 +33,16 @@ const parsedStyles = new Map<string, StyleCheck>();
 
 // One parser decides for the API (validation) and for the sandbox (how to run).
 function parseStyle(source: string): StyleCheck {
+  if (!/\b(?:import|export)\b/.test(source)) {
+    const bodyError = scriptBodyError(source);
+    return bodyError ? { style: 'script', bodyError } : { style: 'script' };
+  }
   const analysis = analyzeSource(source);
   if (analysis.valid) return { style: analysis.style };
   // Imports are refused before running; any other syntax error is left to V8,
   // which reports it with the user's line and column.
   if (analysis.error.message.startsWith(IMPORTS_REFUSED)) return { style: 'rejected', message: `SyntaxError: ${analysis.error.message}` };
-  return { style: 'script' };
+  return { style: 'script', bodyError: scriptBodyError(source) ?? analysis.error };
 }
 
 /**
@@ -43,6 +51,12 @@ function parseStyle(source: string): StyleCheck {
  * lineOffset -1, so V8 reports the user's own line numbers. The outer function
  * carries `module`/`exports`, the inner one the user's code, so a script may
  * still declare its own `module` or `exports`.
+ *
+ * Text wrapped around text can be closed from inside: a source that starts
+ * with `}); })();` would run its next statements while the wrapper is
+ * evaluated, synchronously on the child's main thread, where no time limit
+ * reaches. Only sources that parse on their own (detectScriptStyle's
+ * `bodyError` is unset) may be run: those cannot close the wrapper.
  */
 export function wrapScript(source: string): string {
   // A hashbang is only legal at the very start; keep the columns with a comment.
@@ -77,4 +91,9 @@ export function lineCount(source: string): number {
   let lines = 1;
   for (let i = source.indexOf('\n'); i >= 0; i = source.indexOf('\n', i + 1)) lines += 1;
   return lines;
+}
+
+/** A body error in the form V8's compile errors take here: `SyntaxError: message [script.js:line:column]`. */
+export function bodyErrorMessage(error: SourceLocationError): string {
+  return `SyntaxError: ${error.message} [${SCRIPT_FILENAME}:${error.line}:${error.column}]`;
 }
