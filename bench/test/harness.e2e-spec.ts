@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Redis } from 'ioredis';
-import { testEnv, uniqueSuffix } from '@kiln/testing';
+import { hasLocalPostgresSocket, testEnv, uniqueSuffix, viaLocalPostgresSocket } from '@kiln/testing';
 
 // The harness runs end to end in --smoke mode and writes a well-formed
 // results file. No timing assertions: numbers live in the harness, not here.
@@ -11,14 +11,7 @@ const ROOT = path.resolve(__dirname, '..', '..');
 const MAIN = path.join(ROOT, 'dist', 'bench', 'src', 'main.js');
 
 // npm run bench's default on a machine with a local PostgreSQL socket (tools/lib/services.mjs); TCP elsewhere.
-const SOCKET_DIR = '/var/run/postgresql';
-function benchDatabaseUrl(adminUrl: string): string {
-  if (!existsSync(`${SOCKET_DIR}/.s.PGSQL.5432`)) return adminUrl;
-  const url = new URL(adminUrl);
-  url.host = 'localhost';
-  url.searchParams.set('host', SOCKET_DIR);
-  return url.toString();
-}
+const overSocket = hasLocalPostgresSocket();
 
 const isNumber = (v: unknown): boolean => typeof v === 'number' && Number.isFinite(v);
 
@@ -38,7 +31,7 @@ describe('benchmark harness (npm run bench -- --smoke)', () => {
   beforeAll(async () => {
     const child = spawn(process.execPath, [MAIN, '--smoke', '--trace', '--out', out], {
       cwd: ROOT,
-      env: { ...process.env, KILN_BENCH_DATABASE_URL: benchDatabaseUrl(env.adminDatabaseUrl), KILN_BENCH_REDIS_URL: env.redisUrl, KILN_BENCH_REDIS_PREFIX: prefix },
+      env: { ...process.env, KILN_BENCH_DATABASE_URL: overSocket ? viaLocalPostgresSocket(env.adminDatabaseUrl) : env.adminDatabaseUrl, KILN_BENCH_REDIS_URL: env.redisUrl, KILN_BENCH_REDIS_PREFIX: prefix },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
@@ -52,7 +45,7 @@ describe('benchmark harness (npm run bench -- --smoke)', () => {
   it('finishes without errors and says what it is doing', () => {
     if (exitCode !== 0) throw new Error(`harness exited ${exitCode}:\n${output.slice(-4000)}`);
     expect(output).toContain('scenario floor:');
-    expect(results.machine.postgresTransport).toMatch(existsSync(`${SOCKET_DIR}/.s.PGSQL.5432`) ? /^unix socket / : /^tcp /);
+    expect(results.machine.postgresTransport).toMatch(overSocket ? /^unix socket / : /^tcp /);
     expect(output).toContain('scenario async:');
     expect(output).toMatch(/Kiln ÷ floor/);
     expect(results.errors).toEqual([]);

@@ -1,24 +1,17 @@
-import { existsSync } from 'node:fs';
-import { createTestDatabase, type TestDatabase } from '@kiln/testing';
+import { createTestDatabase, hasLocalPostgresSocket, viaLocalPostgresSocket, type TestDatabase } from '@kiln/testing';
 import { Database } from '../src';
 
 // On one machine npm run up and the benchmark reach PostgreSQL through its
 // Unix socket (tools/lib/services.mjs, defaultPostgresUrl). Both of Kiln's
 // pools must work there: the durable one and the relaxed one, whose setting
 // travels as a startup option.
-const SOCKET_DIR = '/var/run/postgresql';
-const hasLocalSocket = existsSync(`${SOCKET_DIR}/.s.PGSQL.5432`);
-
-(hasLocalSocket ? describe : describe.skip)('Database over the local Unix socket', () => {
+(hasLocalPostgresSocket() ? describe : describe.skip)('Database over the local Unix socket', () => {
   let testDb: TestDatabase;
   let db: Database;
 
   beforeAll(async () => {
     testDb = await createTestDatabase();
-    const url = new URL(testDb.url);
-    url.host = 'localhost';
-    url.searchParams.set('host', SOCKET_DIR);
-    db = new Database({ url: url.toString(), poolSize: 2 });
+    db = new Database({ url: viaLocalPostgresSocket(testDb.url), poolSize: 2 });
   });
 
   afterAll(async () => {
