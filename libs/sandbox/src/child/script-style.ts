@@ -3,8 +3,6 @@ import { analyzeSource, IMPORTS_REFUSED, scriptBodyError, type SourceLocationErr
 /** The name user code runs under; stack frames that mention it are the user's. */
 export const SCRIPT_FILENAME = 'script.js';
 
-export type ScriptStyle = 'module' | 'script';
-
 /**
  * `bodyError`: classic code that does not parse on its own. V8 may still
  * compile it inside the wrapper (when it closes the wrapper early), so the
