@@ -84,6 +84,17 @@ describe('benchmark harness (npm run bench -- --smoke)', () => {
     expect(output).toContain('sync steps (median of');
   });
 
+  it('says what one wait-mode run costs each process, and the sum', () => {
+    const perProcess = results.sync.perProcess as Record<string, { cpuMs: number; writeSyscalls: number }>;
+    expect(Object.keys(perProcess)).toEqual(expect.arrayContaining(['gateway', 'worker-1', 'postgres', 'load generator (harness)']));
+    // The gateway answers every run: it cannot have spent no CPU and made no write.
+    expect(perProcess.gateway?.cpuMs).toBeGreaterThan(0);
+    expect(perProcess.gateway?.writeSyscalls).toBeGreaterThanOrEqual(1);
+    const sum = Object.values(perProcess).reduce((total, cost) => total + cost.cpuMs, 0);
+    expect(results.sync.cpuMsPerRun).toBeCloseTo(sum, 2);
+    expect(output).toMatch(/sync: per run, CPU ms [\d.]+ and write system calls: /);
+  });
+
   it('counts real work: executions were accepted, run and counted from the database', () => {
     expect(results.async.window.statuses['202']).toBeGreaterThan(0);
     expect(results.async.window.executions.completed).toBeGreaterThan(0);

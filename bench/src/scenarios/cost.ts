@@ -1,67 +1,8 @@
 import { expectAccepted, kilnProcessLabels, runRequest, unfinished, type BenchContext } from '../context';
-import { backendPids } from '../pg-stats';
-import { cpuTicks, descendants, ioCounters, ticksPerSecond } from '../proc-stats';
+import { measureProcessCosts, type ProcessCost } from '../process-costs';
 import { runLoad } from '../load';
 import { round, say, sleep, until } from '../log';
 import { databaseCounters, tableCounters, tableDelta, type TableCounters } from '../pg-stats';
-
-/** CPU time and system calls of each process group, per execution. */
-export interface ProcessCost {
-  cpuMs: number;
-  readSyscalls: number;
-  writeSyscalls: number;
-}
-
-type Counters = Map<number, { ticks: number; syscr: number; syscw: number }>;
-
-async function processGroups(ctx: BenchContext): Promise<Record<string, number[]>> {
-  const groups: Record<string, number[]> = {};
-  for (const app of ctx.stack.apps.filter((a) => !a.hasExited)) {
-    groups[app.label] = [app.pid];
-    const children = descendants(app.pid);
-    if (children.length > 0) groups[`${app.label} sandboxes`] = children;
-  }
-  groups.postgres = await backendPids(ctx.stack);
-  if (ctx.redisPid) groups['redis (whole server)'] = [ctx.redisPid];
-  return groups;
-}
-
-function readCounters(groups: Record<string, number[]>): Map<string, Counters> {
-  const result = new Map<string, Counters>();
-  for (const [label, pids] of Object.entries(groups)) {
-    const counters: Counters = new Map();
-    for (const pid of pids) {
-      const ticks = cpuTicks(pid);
-      const io = ioCounters(pid);
-      if (ticks !== null) counters.set(pid, { ticks, syscr: io?.syscr ?? 0, syscw: io?.syscw ?? 0 });
-    }
-    result.set(label, counters);
-  }
-  return result;
-}
-
-function processCosts(before: Map<string, Counters>, after: Map<string, Counters>, executions: number): Record<string, ProcessCost> {
-  const perSecond = ticksPerSecond();
-  const costs: Record<string, ProcessCost> = {};
-  for (const [label, end] of after) {
-    const start: Counters = before.get(label) ?? (new Map() as Counters);
-    let ticks = 0;
-    let syscr = 0;
-    let syscw = 0;
-    for (const [pid, e] of end) {
-      const b = start.get(pid) ?? { ticks: 0, syscr: 0, syscw: 0 };
-      ticks += e.ticks - b.ticks;
-      syscr += e.syscr - b.syscr;
-      syscw += e.syscw - b.syscw;
-    }
-    costs[label] = {
-      cpuMs: round((ticks * 1000) / perSecond / executions, 3),
-      readSyscalls: round(syscr / executions, 2),
-      writeSyscalls: round(syscw / executions, 2),
-    };
-  }
-  return costs;
-}
 import { commandStats, RedisAttribution, statsDelta, type AttributedCommands } from '../redis-stats';
 
 export interface CostResults {
@@ -172,8 +113,7 @@ export async function costScenario(ctx: BenchContext): Promise<CostResults> {
   const tables0 = await tableCounters(ctx.stack);
   const redis0 = await commandStats(ctx.stack.redis);
   const db0 = await databaseCounters(ctx.stack);
-  const groups = await processGroups(ctx);
-  const processes0 = readCounters(groups);
+  const processCosts = await measureProcessCosts(ctx);
   const t0 = Date.now();
 
   const load = await runLoad({
@@ -188,9 +128,7 @@ export async function costScenario(ctx: BenchContext): Promise<CostResults> {
   const done = await until(async () => (await unfinished(ctx, scriptId)) === 0, 180_000, 500);
   if (!done) notes.push('not every execution finished within 180 s; figures are per accepted execution');
   const batchSeconds = (Date.now() - t0) / 1000;
-  const groupsAfter = await processGroups(ctx);
-  groupsAfter.postgres = [...new Set([...(groups.postgres ?? []), ...(groupsAfter.postgres ?? [])])];
-  const processes1 = readCounters(groupsAfter);
+  const perProcess = await processCosts(accepted);
   const after = await settleCounters(ctx, maxWaitMs, async () => {
     const tables = await tableCounters(ctx.stack);
     return (tables.get('executions')?.inserted ?? 0) - (tables0.get('executions')?.inserted ?? 0) >= accepted;
@@ -245,7 +183,7 @@ export async function costScenario(ctx: BenchContext): Promise<CostResults> {
       idleTransactionsPerSec: round(idleTransactions / (idleMs / 1000), 2),
       byTable: rows.byTable,
     },
-    perProcess: processCosts(processes0, processes1, n),
+    perProcess,
     batchSeconds: round(batchSeconds, 1),
     statsWaitSeconds: { before: round(before, 1), after: round(after, 1) },
     notes,

@@ -1,6 +1,7 @@
 import { executionStats, expectCompleted, profiled, runRequest, type BenchContext, type ExecutionWindowStats } from '../context';
 import { runLoad } from '../load';
-import { say } from '../log';
+import { round, say } from '../log';
+import { measureProcessCosts, type ProcessCost } from '../process-costs';
 import { readStepTrace, type StepTraceReport } from '../step-trace-report';
 import { loadSummary, type LoadSummary } from './floor';
 
@@ -13,6 +14,13 @@ export interface SyncResults {
   load: LoadSummary;
   /** The same runs seen from the database: how much of the latency is queue, sandbox, recording. */
   executions: ExecutionWindowStats;
+  /**
+   * CPU milliseconds and read/write system calls of each process per
+   * measured run; `cpuMsPerRun` is their CPU summed. At one connection little
+   * overlaps, so a sum near p50 says the latency is work, not waiting.
+   */
+  cpuMsPerRun: number;
+  perProcess: Record<string, ProcessCost>;
   /** With --trace: where a run's milliseconds go, step by step across the processes. */
   steps?: StepTraceReport | null;
 }
@@ -21,19 +29,17 @@ export interface SyncResults {
 export async function syncScenario(ctx: BenchContext, script = 'sync'): Promise<SyncResults> {
   const s = ctx.settings;
   say(`scenario sync: 1 connection, ${s.syncRequests} wait-mode runs of '${script}' (after ${s.syncWarmupRequests} warm-up runs)`);
+  const request = () => runRequest(ctx, script, { wait: true });
+  await runLoad({ label: 'sync warm-up', url: ctx.stack.url, connections: 1, requests: s.syncWarmupRequests, request, check: expectCompleted });
+  const processCosts = await measureProcessCosts(ctx);
   const load = await profiled(ctx, 'sync', () =>
-    runLoad({
-      label: 'sync',
-      url: ctx.stack.url,
-      connections: 1,
-      warmupRequests: s.syncWarmupRequests,
-      requests: s.syncRequests,
-      request: () => runRequest(ctx, script, { wait: true }),
-      check: expectCompleted,
-    }),
+    runLoad({ label: 'sync', url: ctx.stack.url, connections: 1, requests: s.syncRequests, request, check: expectCompleted }),
   );
+  const perProcess = await processCosts(load.requests);
+  const cpuMsPerRun = round(Object.values(perProcess).reduce((sum, cost) => sum + cost.cpuMs, 0), 3);
   const executions = await executionStats(ctx, (ctx.tenant.scripts[script] as { id: string }).id, load.windowStart, load.windowEnd + 1);
   say(`  sync: p50 ${load.latency.p50Ms} ms, p90 ${load.latency.p90Ms} ms, p99 ${load.latency.p99Ms} ms, errors ${load.errors}`);
+  say(`  sync: per run, CPU ms ${cpuMsPerRun.toFixed(2)} and write system calls: ${describePerProcess(perProcess)}`);
   const traceDir = ctx.stack.options.traceDir;
   const steps = traceDir ? await collectSteps(traceDir, { from: load.windowStart - 1, to: load.windowEnd + 1 }, load.requests) : undefined;
   return {
@@ -44,6 +50,8 @@ export async function syncScenario(ctx: BenchContext, script = 'sync'): Promise<
     errors: load.errors,
     load: loadSummary(load),
     executions,
+    cpuMsPerRun,
+    perProcess,
     ...(steps !== undefined ? { steps } : {}),
   };
 }
@@ -63,4 +71,12 @@ async function collectSteps(dir: string, window: { from: number; to: number }, r
   say(`  sync steps (median of ${report.runs} runs; received → answered ${report.totalP50Ms} ms):`);
   for (const step of report.steps) say(`    ${step.p50Ms.toFixed(3).padStart(7)} ms  ${step.label}`);
   return report;
+}
+
+function describePerProcess(perProcess: Record<string, ProcessCost>): string {
+  return Object.entries(perProcess)
+    .filter(([, cost]) => cost.cpuMs >= 0.005)
+    .sort((a, b) => b[1].cpuMs - a[1].cpuMs)
+    .map(([label, cost]) => `${label} ${cost.cpuMs.toFixed(2)} ms / ${cost.writeSyscalls.toFixed(1)}`)
+    .join(', ');
 }
