@@ -11,12 +11,12 @@ import { ApiModule } from '../src';
 
 /**
  * The gateway's Nest application in this process, on its own test database
- * (`databaseUrl`, for tests that seed rows) and Redis prefix; not yet
+ * (`databaseUrl`, for tests that seed rows) and Redis prefix (`redisUrl`, `redisPrefix`); not yet
  * initialised or listening. `close()` also drops the database and the Redis keys.
  */
 export async function createApiTestApp(
   options: { env?: Record<string, string>; adapter?: FastifyAdapter } = {},
-): Promise<{ app: NestFastifyApplication; databaseUrl: string; close(): Promise<void> }> {
+): Promise<{ app: NestFastifyApplication; databaseUrl: string; redisUrl: string; redisPrefix: string; close(): Promise<void> }> {
   const database = await createTestDatabase();
   const redis = createTestRedisPrefix();
   const config = loadConfig({
@@ -33,6 +33,8 @@ export async function createApiTestApp(
   return {
     app,
     databaseUrl: database.url,
+    redisUrl: redis.url,
+    redisPrefix: redis.prefix,
     close: async () => {
       await app.close();
       await database.drop();

@@ -7,6 +7,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthContext } from '../src/auth/auth-context';
 import { RateLimitExceeded } from '../src/limits/rate-limit-exceeded';
 import { registerRateLimitProfile } from '../src/limits/rate-limit-profiles';
+import type { ExecutionQuotas } from '../src/limits/execution-quotas';
 import { RateLimiter } from '../src/limits/rate-limiter';
 import { TokenBucket } from '../src/limits/token-bucket';
 
@@ -79,7 +80,9 @@ describe('token bucket (Lua, real Redis)', () => {
       KILN_RATE_LIMIT_REFILL_PER_SEC: '0.01',
       KILN_AGENTS_RATE_LIMIT_REFILL_PER_SEC: '0.01',
     });
-    const limiter = new RateLimiter(config, createLogger({ name: 'test', level: 'silent' }), a, createMetricsRegistry('test'));
+    // Never asked for quotas: these requests start no run (run admission is tested in run-pre-admission.int-spec.ts).
+    const noQuotas = {} as ExecutionQuotas;
+    const limiter = new RateLimiter(config, createLogger({ name: 'test', level: 'silent' }), a, createMetricsRegistry('test'), noQuotas);
     const auth = (over: Partial<AuthContext> = {}): AuthContext => ({
       apiKeyId: randomBytes(16).toString('hex'),
       tenantId: 't',
@@ -148,7 +151,7 @@ describe('token bucket (Lua, real Redis)', () => {
     it('fails open (no headers, no refusal) when Redis does not answer', async () => {
       const dead = new Redis('redis://127.0.0.1:1', { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
       dead.on('error', () => undefined);
-      const offline = new RateLimiter(config, createLogger({ name: 'test', level: 'silent' }), dead, createMetricsRegistry('test2'));
+      const offline = new RateLimiter(config, createLogger({ name: 'test', level: 'silent' }), dead, createMetricsRegistry('test2'), noQuotas);
       const headers: Record<string, string> = {};
       const reply = { header: (name: string, value: string) => ((headers[name] = value), reply) } as unknown as FastifyReply;
       await expect(offline.apply({ url: '/v1/scripts' } as FastifyRequest, reply, auth())).resolves.toBeUndefined();

@@ -4,7 +4,8 @@ import { hasScope, KilnError, type Scope } from '@kiln/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RateLimiter } from '../limits/rate-limiter';
 import { ApiKeyResolver } from './api-key-resolver';
-import { PUBLIC_ROUTE, REQUIRED_SCOPES } from './auth.decorators';
+import { RunAdmission } from '../runs/run-admission';
+import { PUBLIC_ROUTE, REQUIRED_SCOPES, STARTS_RUN } from './auth.decorators';
 
 /** Authorization schemes besides Bearer that a compatibility surface accepts on its own path prefix. */
 const surfaceSchemes: { prefix: string; scheme: string }[] = [];
@@ -57,6 +58,7 @@ export class ApiKeyGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly resolver: ApiKeyResolver,
     private readonly rateLimiter: RateLimiter,
+    private readonly admission: RunAdmission,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -64,11 +66,13 @@ export class ApiKeyGuard implements CanActivate {
     if (this.reflector.getAllAndOverride<boolean>(PUBLIC_ROUTE, targets)) return true;
     const request = context.switchToHttp().getRequest<FastifyRequest>();
     const auth = await this.resolver.resolve(presentedKey(request));
-    // Authenticated from here on: every answer, errors included, carries X-RateLimit-*; an empty bucket is 429.
-    await this.rateLimiter.apply(request, context.switchToHttp().getResponse<FastifyReply>(), auth);
-    request.kilnAuth = auth;
     const needed = this.reflector.getAllAndOverride<Scope[] | undefined>(REQUIRED_SCOPES, targets) ?? [];
     const missing = needed.filter((scope) => !hasScope(auth.scopes, scope));
+    // A run's quotas ride along with its token, unless the answer is sure to be 403 or the run would be held (backpressure).
+    const countRun = missing.length === 0 && this.reflector.get<boolean>(STARTS_RUN, context.getHandler()) === true && this.admission.mayCountEarly();
+    // Authenticated from here on: every answer, errors included, carries X-RateLimit-*; an empty bucket is 429.
+    await this.rateLimiter.apply(request, context.switchToHttp().getResponse<FastifyReply>(), auth, { countRun });
+    request.kilnAuth = auth;
     if (missing.length > 0) {
       throw KilnError.forbidden(`API key lacks the scope${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`, 'MISSING_SCOPE');
     }

@@ -5,9 +5,11 @@ import { UsageRepository } from '@kiln/db';
 import type { Logger } from '@kiln/observability';
 import { InjectConfig, InjectLogger, InjectRedis } from '@kiln/platform';
 import type { Redis } from 'ioredis';
-import { QuotaCounters, type QuotaCounter } from './quota-counters';
+import { PreAdmittedRun } from './pre-admitted-run';
+import { QuotaCounters, type AdmitOutcome, type QuotaCounter } from './quota-counters';
 import { dayWindow, hourWindow, monthWindow, secondsUntilEnd, type QuotaWindow } from './quota-windows';
 import { TenantLimits } from './tenant-limits';
+import type { BucketReply } from './token-bucket';
 
 /** Counters outlive their window a little, so a late refund or read still finds them. */
 const SLACK_MS = 3600_000;
@@ -57,26 +59,39 @@ export class ExecutionQuotas {
    */
   async admit(request: QuotaRequest, now = new Date()): Promise<QuotaTicket> {
     let counters: QuotaCounter[];
-    let outcome: Awaited<ReturnType<QuotaCounters['admit']>>;
+    let outcome: AdmitOutcome;
     try {
-      const tenant = await this.tenantLimits.get(request.tenantId);
-      counters = [];
-      if (request.apiKeyId) counters.push(this.keyMonthCounter(request.apiKeyId, request.monthlyExecutionLimit, now));
-      if (tenant.hourlyExecutions !== null) counters.push(this.tenantCounter(request.tenantId, hourWindow(now), tenant.hourlyExecutions));
-      if (tenant.dailyExecutions !== null) counters.push(this.tenantCounter(request.tenantId, dayWindow(now), tenant.dailyExecutions));
+      counters = await this.countersFor(request, now);
       outcome = await this.counters.admit(counters);
     } catch (err) {
-      this.logger.error({ err, tenantId: request.tenantId }, 'quota check failed; run not accepted');
-      throw new KilnError(503, 'SERVICE_UNAVAILABLE', 'Quotas could not be checked (Redis or PostgreSQL unavailable); nothing was started, retry later');
+      throw this.unavailable(err, request);
     }
     if (!outcome.admitted) throw this.refusal(outcome.refusedBy, outcome.current, now);
-    const keys = counters.map((c) => c.key);
-    return {
-      keys,
-      refund: async () => {
-        await this.counters.refund(keys).catch((err: unknown) => this.logger.warn({ err, keys }, 'quota refund failed; the run stays counted'));
-      },
-    };
+    return this.ticket(counters);
+  }
+
+  /**
+   * The rate-limit token of a run request and admit() of its run, in one
+   * Redis round trip (see PreAdmittedRun). `run` is null when the bucket
+   * refused: nothing was counted. Throws when Redis cannot answer; null when
+   * the tenant's caps cannot be read (PostgreSQL): take the token alone then.
+   */
+  async takeTokenAndAdmit(
+    bucket: { key: string; burst: number; refillPerSecond: number },
+    request: QuotaRequest,
+    now = new Date(),
+  ): Promise<{ bucket: BucketReply; run: PreAdmittedRun | null } | null> {
+    let counters: QuotaCounter[];
+    try {
+      counters = await this.countersFor(request, now);
+    } catch (err) {
+      this.logger.warn({ err, tenantId: request.tenantId }, 'tenant caps unreadable; the run is admitted on its own later');
+      return null;
+    }
+    const { bucket: reply, outcome } = await this.counters.takeAndAdmit({ ...bucket, cost: 1 }, counters);
+    if (!outcome) return { bucket: reply, run: null };
+    const run = outcome.admitted ? new PreAdmittedRun({ ticket: this.ticket(counters) }) : new PreAdmittedRun({ refusal: this.refusal(outcome.refusedBy, outcome.current, now) });
+    return { bucket: reply, run };
   }
 
   /** This month's accepted runs of a key, as GET /v1/api-keys/:id shows them (null when Redis cannot tell). */
@@ -88,6 +103,30 @@ export class ExecutionQuotas {
       this.logger.warn({ err, apiKeyId }, 'could not read key usage');
       return null;
     }
+  }
+
+  private async countersFor(request: QuotaRequest, now: Date): Promise<QuotaCounter[]> {
+    const tenant = await this.tenantLimits.get(request.tenantId);
+    const counters: QuotaCounter[] = [];
+    if (request.apiKeyId) counters.push(this.keyMonthCounter(request.apiKeyId, request.monthlyExecutionLimit, now));
+    if (tenant.hourlyExecutions !== null) counters.push(this.tenantCounter(request.tenantId, hourWindow(now), tenant.hourlyExecutions));
+    if (tenant.dailyExecutions !== null) counters.push(this.tenantCounter(request.tenantId, dayWindow(now), tenant.dailyExecutions));
+    return counters;
+  }
+
+  private ticket(counters: readonly QuotaCounter[]): QuotaTicket {
+    const keys = counters.map((c) => c.key);
+    return {
+      keys,
+      refund: async () => {
+        await this.counters.refund(keys).catch((err: unknown) => this.logger.warn({ err, keys }, 'quota refund failed; the run stays counted'));
+      },
+    };
+  }
+
+  private unavailable(err: unknown, request: QuotaRequest): KilnError {
+    this.logger.error({ err, tenantId: request.tenantId }, 'quota check failed; run not accepted');
+    return new KilnError(503, 'SERVICE_UNAVAILABLE', 'Quotas could not be checked (Redis or PostgreSQL unavailable); nothing was started, retry later');
   }
 
   private keyMonthCounter(apiKeyId: string, limit: number | null, now: Date): QuotaCounter {

@@ -1,6 +1,7 @@
 import { LuaScript } from '@kiln/queue';
 import type { Redis } from 'ioredis';
 import type { QuotaWindow } from './quota-windows';
+import { TOKEN_BUCKET_LUA, type BucketReply } from './token-bucket';
 
 /**
  * Check every counter against its limit and, only when all pass, count the
@@ -9,25 +10,46 @@ import type { QuotaWindow } from './quota-windows';
  * here as 0): the caller rebuilds it from PostgreSQL first, because Redis
  * keeps nothing on disk and "missing" must not mean "nothing used yet".
  *
- * KEYS: counters. ARGV[i]: limit of KEYS[i] (-1: none, count only).
- * Returns {1} admitted, {0, i, current} refused by KEYS[i], {-1, i} KEYS[i] missing.
+ * admit_quota(keys, limits): limits[i] of keys[i] (-1: none, count only).
+ * Returns {1} admitted, {0, i, current} refused by keys[i], {-1, i} keys[i] missing.
  */
-const ADMIT = new LuaScript(
-  'kiln-quota-admit',
-  `
--- One GET per counter both reads it and tells a missing one (to rebuild) apart.
-local counts = {}
-for i = 1, #KEYS do
-  local value = redis.call('GET', KEYS[i])
-  if not value then return { -1, i } end
-  counts[i] = tonumber(value) or 0
+const QUOTA_ADMIT_LUA = `
+local function admit_quota(keys, limits)
+  -- One GET per counter both reads it and tells a missing one (to rebuild) apart.
+  local counts = {}
+  for i = 1, #keys do
+    local value = redis.call('GET', keys[i])
+    if not value then return { -1, i } end
+    counts[i] = tonumber(value) or 0
+  end
+  for i = 1, #keys do
+    local limit = tonumber(limits[i])
+    if limit >= 0 and counts[i] >= limit then return { 0, i, counts[i] } end
+  end
+  for i = 1, #keys do redis.call('INCR', keys[i]) end
+  return { 1 }
 end
-for i = 1, #KEYS do
-  local limit = tonumber(ARGV[i])
-  if limit >= 0 and counts[i] >= limit then return { 0, i, counts[i] } end
+`;
+
+const ADMIT = new LuaScript('kiln-quota-admit', `${QUOTA_ADMIT_LUA}\nreturn admit_quota(KEYS, ARGV)\n`);
+
+/**
+ * A run request's token (token-bucket.ts) and its quota count in one round
+ * trip. KEYS[1]: the bucket, KEYS[2..]: the counters; ARGV[1..3]: burst,
+ * refill per second, cost; ARGV[4..]: the counters' limits. Returns
+ * {bucket} when the bucket refused (nothing counted), else {bucket, quota}.
+ */
+const TAKE_AND_ADMIT = new LuaScript(
+  'kiln-token-and-quota',
+  `${TOKEN_BUCKET_LUA}${QUOTA_ADMIT_LUA}
+local bucket = take_token(KEYS[1], ARGV[1], ARGV[2], ARGV[3])
+if bucket[1] == 0 then return { bucket } end
+local keys, limits = {}, {}
+for i = 2, #KEYS do
+  keys[i - 1] = KEYS[i]
+  limits[i - 1] = ARGV[i + 2]
 end
-for i = 1, #KEYS do redis.call('INCR', KEYS[i]) end
-return { 1 }
+return { bucket, admit_quota(keys, limits) }
 `,
 );
 
@@ -68,14 +90,39 @@ export class QuotaCounters {
     const limits = counters.map((c) => c.limit ?? -1);
     // Each round either decides or restores one missing counter.
     for (let round = 0; round <= counters.length + 1; round++) {
-      const result = await ADMIT.run<number[]>(this.redis, keys, limits);
-      const [status, index, current] = result;
-      if (status === 1) return { admitted: true };
-      const counter = counters[(index ?? 1) - 1] as QuotaCounter;
-      if (status === 0) return { admitted: false, refusedBy: counter, current: current ?? 0 };
-      await this.restore(counter);
+      const outcome = await this.outcomeOf(counters, await ADMIT.run<number[]>(this.redis, keys, limits));
+      if (outcome) return outcome;
     }
     throw new Error('quota counters kept disappearing while being rebuilt');
+  }
+
+  /**
+   * Takes a token from the bucket and, when it gave one, admits the run on
+   * the counters: what admit() decides, in the same round trip as the token
+   * in the common case (every counter present). `outcome` is null when the
+   * bucket refused: nothing was counted.
+   */
+  async takeAndAdmit(
+    bucket: { key: string; burst: number; refillPerSecond: number; cost: number },
+    counters: readonly QuotaCounter[],
+  ): Promise<{ bucket: BucketReply; outcome: AdmitOutcome | null }> {
+    const [reply, quota] = await TAKE_AND_ADMIT.run<[BucketReply, number[]?]>(
+      this.redis,
+      [bucket.key, ...counters.map((c) => c.key)],
+      [bucket.burst, bucket.refillPerSecond, bucket.cost, ...counters.map((c) => c.limit ?? -1)],
+    );
+    if (!quota) return { bucket: reply, outcome: null };
+    // A missing counter: the token is taken; restore the counter and decide as admit() does.
+    return { bucket: reply, outcome: (await this.outcomeOf(counters, quota)) ?? (await this.admit(counters)) };
+  }
+
+  /** The outcome a quota reply says, or null after restoring the missing counter it named. */
+  private async outcomeOf(counters: readonly QuotaCounter[], [status, index, current]: number[]): Promise<AdmitOutcome | null> {
+    if (status === 1) return { admitted: true };
+    const counter = counters[(index ?? 1) - 1] as QuotaCounter;
+    if (status === 0) return { admitted: false, refusedBy: counter, current: current ?? 0 };
+    await this.restore(counter);
+    return null;
   }
 
   async refund(keys: readonly string[]): Promise<void> {

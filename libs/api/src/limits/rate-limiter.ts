@@ -7,7 +7,9 @@ import type { Redis } from 'ioredis';
 import type { AuthContext } from '../auth/auth-context';
 import { RateLimitExceeded } from './rate-limit-exceeded';
 import { rateLimitProfileFor, registerRateLimitProfile, type RateLimitProfile } from './rate-limit-profiles';
-import { TokenBucket, type BucketDecision } from './token-bucket';
+import { ExecutionQuotas } from './execution-quotas';
+import type { PreAdmittedRun } from './pre-admitted-run';
+import { bucketDecision, TokenBucket, type BucketDecision } from './token-bucket';
 
 /** The agents compatibility surface (SPEC §9.2) and its document's own bucket. */
 export const AGENTS_PATH_PREFIX = '/api/v1/public';
@@ -19,7 +21,8 @@ const FAIL_OPEN_LOG_INTERVAL_MS = 10_000;
  * Per API key token bucket, applied by the API key guard to every
  * authenticated request: sets X-RateLimit-* on the reply, and throws
  * RateLimitExceeded (429) when the bucket is empty. One Redis round trip
- * (EVALSHA) per request.
+ * (EVALSHA) per request; for a request that starts a run, the same round
+ * trip also decides the run's quotas (PreAdmittedRun).
  *
  * When Redis cannot answer, requests pass unlimited (and without headers):
  * refusing every call because the limiter is down would turn a Redis blip
@@ -37,6 +40,7 @@ export class RateLimiter {
     @InjectLogger() private readonly logger: Logger,
     @InjectRedis() redis: Redis,
     registry: Registry,
+    private readonly quotas: ExecutionQuotas,
   ) {
     this.bucket = new TokenBucket(redis);
     const { limits } = config;
@@ -58,17 +62,24 @@ export class RateLimiter {
   /**
    * Takes one token for this request. Also applies the surface's default
    * monthly limit to a key that has none, so every run started on that
-   * surface is admitted against it.
+   * surface is admitted against it. With `countRun` (a request that starts a
+   * run) the run's quotas are decided in the same Redis round trip and left
+   * on the request for RunsService (PreAdmittedRun).
    */
-  async apply(request: FastifyRequest, reply: FastifyReply, auth: AuthContext): Promise<void> {
+  async apply(request: FastifyRequest, reply: FastifyReply, auth: AuthContext, options: { countRun?: boolean } = {}): Promise<void> {
     const profile = this.profileFor(request.url);
     if (auth.monthlyExecutionLimit === null && profile.defaultMonthlyExecutionLimit !== null) {
       auth.monthlyExecutionLimit = profile.defaultMonthlyExecutionLimit;
     }
     const limits = { burst: auth.rateLimit.burst ?? profile.burst, refillPerSecond: auth.rateLimit.refillPerSecond ?? profile.refillPerSecond };
+    const key = `${this.config.redis.prefix}:rl:${profile.name}:${auth.apiKeyId}`;
     let decision: BucketDecision;
     try {
-      decision = await this.bucket.take(`${this.config.redis.prefix}:rl:${profile.name}:${auth.apiKeyId}`, limits);
+      const counted = options.countRun
+        ? await this.quotas.takeTokenAndAdmit({ key, ...limits }, { tenantId: auth.tenantId, apiKeyId: auth.apiKeyId, monthlyExecutionLimit: auth.monthlyExecutionLimit })
+        : null;
+      decision = counted ? bucketDecision(limits, counted.bucket) : await this.bucket.take(key, limits);
+      if (counted?.run) this.leaveOnRequest(request, reply, counted.run);
     } catch (err) {
       this.failOpen(err);
       return;
@@ -81,6 +92,12 @@ export class RateLimiter {
       void reply.header('Retry-After', String(decision.retryAfterSeconds));
       throw new RateLimitExceeded(decision.retryAfterSeconds);
     }
+  }
+
+  /** Whatever happens next (an error, a client that goes away), the run's count is settled once the response is over. */
+  private leaveOnRequest(request: FastifyRequest, reply: FastifyReply, run: PreAdmittedRun): void {
+    request.kilnPreAdmittedRun = run;
+    reply.raw.once('close', () => void run.settle());
   }
 
   private failOpen(err: unknown): void {

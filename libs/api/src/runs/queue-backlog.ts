@@ -40,7 +40,8 @@ export class QueueBacklog {
     return this.waiters.size;
   }
 
-  private get full(): boolean {
+  /** A run arriving now would be held. */
+  get full(): boolean {
     return this.enabled && !this.latest.paused && this.latest.oldestWaitMs >= this.options.maxWaitMs;
   }
 

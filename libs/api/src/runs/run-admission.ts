@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ExecutionQuotas } from '../limits/execution-quotas';
+import type { PreAdmittedRun } from '../limits/pre-admitted-run';
+import { RunBackpressure } from './run-backpressure';
 
 export interface AdmissionRequest {
   tenantId: string;
@@ -25,9 +27,26 @@ export interface AdmissionTicket {
  */
 @Injectable()
 export class RunAdmission {
-  constructor(private readonly quotas: ExecutionQuotas) {}
+  constructor(
+    private readonly quotas: ExecutionQuotas,
+    private readonly backpressure: RunBackpressure,
+  ) {}
 
-  async admit(request: AdmissionRequest): Promise<AdmissionTicket> {
-    return this.quotas.admit(request);
+  /**
+   * Counts the run, or throws the refusal. A run whose quotas the API key
+   * guard already decided (PreAdmittedRun) takes that verdict: same answer,
+   * one Redis round trip fewer.
+   */
+  async admit(request: AdmissionRequest, preAdmitted?: PreAdmittedRun): Promise<AdmissionTicket> {
+    return preAdmitted?.take() ?? this.quotas.admit(request);
+  }
+
+  /**
+   * Whether a run may be counted before its request is validated: not while
+   * backpressure would hold it, so held requests never count against a
+   * quota for up to KILN_QUEUE_HOLD_MAX_MS.
+   */
+  mayCountEarly(): boolean {
+    return !this.backpressure.wouldHold;
   }
 }

@@ -59,6 +59,11 @@ export class RunBackpressure implements OnApplicationBootstrap, OnApplicationShu
     this.backlog.releaseAll();
   }
 
+  /** Whether a run arriving now would be held. */
+  get wouldHold(): boolean {
+    return this.backlog.full;
+  }
+
   /** Resolves when a new run may be accepted; throws 503 QUEUE_FULL when it waited too long. */
   async admit(): Promise<void> {
     const admission = await this.backlog.admit();

@@ -4,7 +4,8 @@ import { KilnError } from '@kiln/core';
 import { InjectConfig } from '@kiln/platform';
 import type { FastifyReply } from 'fastify';
 import type { AuthContext } from '../auth/auth-context';
-import { Auth, RequireScopes } from '../auth/auth.decorators';
+import { Auth, PreAdmitted, RequireScopes, StartsRun } from '../auth/auth.decorators';
+import type { PreAdmittedRun } from '../limits/pre-admitted-run';
 import { ZodPipe } from '../http/zod-body.pipe';
 import { ScriptCache } from '../scripts/script-cache';
 import { ScriptsService } from '../scripts/scripts.service';
@@ -25,8 +26,10 @@ export class RunsController {
   ) {}
 
   @Post('scripts/:id/runs')
+  @StartsRun()
   async runScript(
     @Auth() auth: AuthContext,
+    @PreAdmitted() preAdmitted: PreAdmittedRun | undefined,
     @Param('id') id: string,
     @Body(new ZodPipe(scriptRunBody)) body: ScriptRunBody,
     @Headers('idempotency-key') idempotencyKeyHeader: string | undefined,
@@ -47,13 +50,16 @@ export class RunsController {
       idempotencyKey: this.idempotencyKey(body.idempotencyKey, idempotencyKeyHeader),
       waitMs: this.runs.waitMsFrom(body.wait),
       allowDraft: true,
+      preAdmitted,
     });
     return answerRun(reply, outcome, { publicUrl: this.config.http.publicUrl });
   }
 
   @Post('runs')
+  @StartsRun()
   async runAdhoc(
     @Auth() auth: AuthContext,
+    @PreAdmitted() preAdmitted: PreAdmittedRun | undefined,
     @Body(new ZodPipe(adhocRunBody)) body: AdhocRunBody,
     @Headers('idempotency-key') idempotencyKeyHeader: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -71,6 +77,7 @@ export class RunsController {
       webhookUrl: body.webhookUrl,
       idempotencyKey: this.idempotencyKey(body.idempotencyKey, idempotencyKeyHeader),
       waitMs: this.runs.waitMsFrom(body.wait),
+      preAdmitted,
     });
     return answerRun(reply, outcome, { publicUrl: this.config.http.publicUrl });
   }

@@ -14,6 +14,7 @@ import { ExecutionRepository, type ScriptWithSource } from '@kiln/db';
 import { traceStep, type Logger } from '@kiln/observability';
 import { InjectConfig, InjectLogger } from '@kiln/platform';
 import { ExecutionQueue, ExecutionSignals, type ExecutionDoneMessage } from '@kiln/queue';
+import type { PreAdmittedRun } from '../limits/pre-admitted-run';
 import { RunAdmission } from './run-admission';
 import { RunBackpressure } from './run-backpressure';
 
@@ -38,6 +39,8 @@ export interface RunCommand {
   parentExecutionId?: string | null;
   /** Manual runs may start drafts; triggers (cron, http, events) may not. */
   allowDraft?: boolean;
+  /** The quotas the API key guard decided with the request's token (@StartsRun routes). */
+  preAdmitted?: PreAdmittedRun;
 }
 
 export interface RunOutcome {
@@ -81,7 +84,10 @@ export class RunsService {
     if (target.kind === 'script') this.checkRunnable(target.script, command.allowDraft ?? true, command.input);
     // Held while the queue is at its high-water mark (503 QUEUE_FULL when it does not drain); counted only after.
     await this.backpressure.admit();
-    const admitted = await this.admission.admit({ tenantId: command.tenantId, apiKeyId: command.apiKeyId, monthlyExecutionLimit: command.monthlyExecutionLimit });
+    const admitted = await this.admission.admit(
+      { tenantId: command.tenantId, apiKeyId: command.apiKeyId, monthlyExecutionLimit: command.monthlyExecutionLimit },
+      command.preAdmitted,
+    );
 
     const id = uuidv7();
     traceStep('gateway.admitted', id);
