@@ -39,6 +39,29 @@ describe('GroupCommit', () => {
     expect(await Promise.all(rest)).toEqual([20, 30, 40, 50]);
   });
 
+  it('holds submissions while held, then sends what was submitted together as one batch', async () => {
+    const batches: number[][] = [];
+    const group = new GroupCommit<number, number>(
+      (items) => {
+        batches.push(items);
+        return Promise.resolve(items.map((i) => i + 1));
+      },
+      { maxBatch: 10, maxInFlight: 1 },
+    );
+    const release = group.hold();
+    const held = [group.submit(1), group.submit(2)];
+    expect(batches).toEqual([]);
+    release();
+    release(); // a second call changes nothing
+    expect(batches).toEqual([[1, 2]]);
+    expect(await Promise.all(held)).toEqual([2, 3]);
+    // Released: once the batch has settled, an idle submission goes out at once again.
+    await new Promise((r) => setImmediate(r));
+    const alone = group.submit(3);
+    expect(batches).toEqual([[1, 2], [3]]);
+    expect(await alone).toBe(4);
+  });
+
   it('rejects every item of a failed batch, and keeps serving later ones', async () => {
     let fail = true;
     const group = new GroupCommit<number, number>(

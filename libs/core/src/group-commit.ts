@@ -7,6 +7,7 @@
 export class GroupCommit<I, O> {
   private readonly waiting: { item: I; resolve: (value: O) => void; reject: (error: unknown) => void }[] = [];
   private inFlight = 0;
+  private holds = 0;
 
   constructor(
     /** Must return one result per item, in order. */
@@ -21,8 +22,24 @@ export class GroupCommit<I, O> {
     });
   }
 
+  /**
+   * Until the returned function is called, submitted items wait instead of
+   * going out at once: items a caller submits together (in one tick) then
+   * leave in one batch, even when nothing else is in flight.
+   */
+  hold(): () => void {
+    this.holds += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.holds -= 1;
+      this.drain();
+    };
+  }
+
   private drain(): void {
-    while (this.inFlight < this.options.maxInFlight && this.waiting.length > 0) {
+    while (this.holds === 0 && this.inFlight < this.options.maxInFlight && this.waiting.length > 0) {
       const batch = this.waiting.splice(0, this.options.maxBatch);
       this.inFlight += 1;
       this.flush(batch.map((entry) => entry.item))

@@ -41,6 +41,20 @@ export class CommandCoalescer {
     return reply.value as T;
   }
 
+  /**
+   * Commands that `submit` issues synchronously leave in one pipeline (one
+   * write), even on an idle connection: for calls that are known to go
+   * together, such as a run's done signal and its tenant-slot release.
+   */
+  together<T>(submit: () => T): T {
+    const release = this.group.hold();
+    try {
+      return submit();
+    } finally {
+      release();
+    }
+  }
+
   private async send(commands: Command[]): Promise<Reply[]> {
     const [only] = commands;
     if (commands.length === 1 && only) {

@@ -40,10 +40,14 @@ export class ExecutionSignals {
    * `<executionId> <json>`: every gateway receives every message, and most
    * have nobody waiting for that execution; the id in front lets them drop
    * it without parsing a view of up to 64 KiB. Runs that end together share
-   * one write to Redis (CommandCoalescer).
+   * one write to Redis (CommandCoalescer), and so do the Redis commands
+   * `alongWith` issues synchronously on the same connection.
    */
-  async publishDone(message: ExecutionDoneMessage): Promise<void> {
-    await CommandCoalescer.for(this.publisher).call('publish', this.doneChannel, `${message.executionId} ${JSON.stringify(message)}`);
+  async publishDone(message: ExecutionDoneMessage, alongWith?: () => Promise<unknown>): Promise<void> {
+    const coalescer = CommandCoalescer.for(this.publisher);
+    const payload = `${message.executionId} ${JSON.stringify(message)}`;
+    // `alongWith`'s Redis calls on this connection (a tenant-slot release) share the signal's write.
+    await coalescer.together(() => Promise.all([coalescer.call('publish', this.doneChannel, payload), alongWith?.()]));
   }
 
   async publishCancel(executionId: string): Promise<void> {

@@ -32,6 +32,15 @@ describe('CommandCoalescer (real Redis)', () => {
     pipelines.mockRestore();
   });
 
+  it('sends the commands issued together in one pipeline even on an idle connection', async () => {
+    const coalescer = CommandCoalescer.for(redis);
+    const pipelines = jest.spyOn(redis, 'pipeline');
+    const replies = await coalescer.together(() => Promise.all([coalescer.call('incr', key('together')), coalescer.call('incrby', key('together'), 5)]));
+    expect(replies).toEqual([1, 6]);
+    expect(pipelines).toHaveBeenCalledTimes(1);
+    pipelines.mockRestore();
+  });
+
   it('fails only the command that failed', async () => {
     await redis.set(key('text'), 'not a number');
     const coalescer = CommandCoalescer.for(redis);

@@ -51,7 +51,12 @@ export class ExecutionRunner {
     private readonly webhooks: WebhookQueue,
   ) {}
 
-  async run(executionId: string, attempt: RunAttempt): Promise<RunResult> {
+  /**
+   * `releaseSlot` (the tenant slot the run holds) is called as the run's
+   * outcome is announced, so that its Redis command shares the done
+   * signal's write; the caller still releases it when the run ends otherwise.
+   */
+  async run(executionId: string, attempt: RunAttempt, releaseSlot?: () => Promise<void>): Promise<RunResult> {
     const claimed = await this.executions.claim(executionId, this.config.worker.id, { reclaimRunning: attempt.reclaimRunning });
     if (!claimed) return 'skipped';
     traceStep('worker.claimed', executionId);
@@ -59,7 +64,7 @@ export class ExecutionRunner {
     const log = this.logger.child({ executionId, tenantId: claimed.tenantId, scriptId: claimed.scriptId, attempt: attempt.number });
     const source = claimed.adhocSource ?? claimed.source;
     if (source === null) {
-      return this.record(claimed, { status: 'failed', error: { code: 'EXECUTION_ERROR', message: 'The script version of this execution no longer exists' }, logs: [], logsTruncated: false, durationMs: 0 });
+      return this.record(releaseSlot, claimed, { status: 'failed', error: { code: 'EXECUTION_ERROR', message: 'The script version of this execution no longer exists' }, logs: [], logsTruncated: false, durationMs: 0 });
     }
 
     const steps = new StepRecorder(this.host.forExecution(claimed));
@@ -86,11 +91,11 @@ export class ExecutionRunner {
         throw new RetryableRunError(outcome.message);
       }
       log.error({ reason: outcome.message }, 'sandbox process crashed on the last attempt');
-      return this.record(claimed, { ...this.common(outcome), status: 'failed', error: { code: 'WORKER_LOST', message: `The sandbox process crashed on every attempt: ${outcome.message}` } });
+      return this.record(releaseSlot, claimed, { ...this.common(outcome), status: 'failed', error: { code: 'WORKER_LOST', message: `The sandbox process crashed on every attempt: ${outcome.message}` } });
     }
     const update: FinishedUpdate = { ...this.toUpdate(outcome), steps: steps.steps };
     log.debug({ status: update.status, durationMs: outcome.durationMs }, 'execution finished');
-    return this.record(claimed, update);
+    return this.record(releaseSlot, claimed, update);
   }
 
   /**
@@ -169,12 +174,15 @@ export class ExecutionRunner {
     }
   }
 
-  private async record(claimed: ClaimedExecution, update: FinishedUpdate): Promise<RunResult> {
+  private async record(releaseSlot: (() => Promise<void>) | undefined, claimed: ClaimedExecution, update: FinishedUpdate): Promise<RunResult> {
     const finished = await this.executions.finish(claimed.id, update);
     if (!finished) return 'skipped'; // cancelled meanwhile: the first recorded outcome stands
     traceStep('worker.finished', claimed.id);
-    await this.notifyWebhooks(finished.webhookDeliveryIds);
-    await this.signals.publishDone({ executionId: claimed.id, status: finished.status, view: this.viewIfSmall(claimed, update, finished) });
+    // A waiting caller is told at once, not after the webhook jobs are queued.
+    await Promise.all([
+      this.notifyWebhooks(finished.webhookDeliveryIds),
+      this.signals.publishDone({ executionId: claimed.id, status: finished.status, view: this.viewIfSmall(claimed, update, finished) }, releaseSlot),
+    ]);
     return update.status;
   }
 

@@ -18,7 +18,7 @@ import { type Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ExecutionRunner, RetryableRunError, type RunAttempt, type RunResult } from './execution-runner';
 import { RunSlots } from './run-slots';
-import { TenantConcurrencyGate } from './tenant-concurrency-gate';
+import { TenantConcurrencyGate, type TenantSlot } from './tenant-concurrency-gate';
 import { TriggerJobs } from './trigger-jobs';
 
 /**
@@ -97,7 +97,7 @@ export class ExecutionWorker implements OnApplicationBootstrap, OnApplicationShu
           const slot = await this.gate.enter(job, token, executionId, tenantId);
           traceStep('worker.tenant-slot', executionId);
           try {
-            return await this.runOne(executionId, attemptOf(job));
+            return await this.runOne(executionId, attemptOf(job), slot);
           } finally {
             await slot.release();
           }
@@ -129,7 +129,7 @@ export class ExecutionWorker implements OnApplicationBootstrap, OnApplicationShu
           const slot = await this.gate.enterFromBatch(executionId, tenantId, job.timestamp);
           if (!slot) return 'deferred';
           try {
-            return await this.runOne(executionId, attempt);
+            return await this.runOne(executionId, attempt, slot);
           } finally {
             await slot.release();
           }
@@ -143,9 +143,10 @@ export class ExecutionWorker implements OnApplicationBootstrap, OnApplicationShu
     return counts;
   }
 
-  private async runOne(executionId: string, attempt: RunAttempt): Promise<RunResult> {
+  /** The slot is released once: with the done signal, or by the caller's `finally` when the run ends otherwise. */
+  private async runOne(executionId: string, attempt: RunAttempt, slot: TenantSlot): Promise<RunResult> {
     try {
-      return await this.runner.run(executionId, attempt);
+      return await this.runner.run(executionId, attempt, () => slot.release());
     } catch (err) {
       // Infrastructure failure (database, Redis) or a crashed sandbox: BullMQ retries the job.
       if (!(err instanceof RetryableRunError)) this.logger.error({ err, executionId }, 'execution attempt failed');
