@@ -107,7 +107,7 @@ describe('run quotas decided with the rate-limit token (real Redis and PostgreSQ
     const k = await keyWith({});
     const limiter = app.get(RateLimiter);
     const auth = { ...(await app.get(ApiKeyResolver).resolve(k.key)) };
-    const raw = new EventEmitter();
+    const raw = Object.assign(new EventEmitter(), { closed: false });
     const request = { url: `/v1/scripts/${scriptId}/runs` } as FastifyRequest;
     const reply = { raw, header: () => reply } as unknown as FastifyReply;
     await limiter.apply(request, reply, auth, { countRun: true });
@@ -119,6 +119,13 @@ describe('run quotas decided with the rate-limit token (real Redis and PostgreSQ
     await eventually(async () => ((await redis.get(`${prefix}:quota:key:${k.id}:${month}`)) === '0' ? true : undefined), { what: 'the refund on close' });
     // Settled: a late take() decides afresh instead of using the refunded count.
     expect(request.kilnPreAdmittedRun?.take()).toBeNull();
+
+    // A client that left while the token was being taken: nothing stays counted for it.
+    const gone = { url: `/v1/scripts/${scriptId}/runs` } as FastifyRequest;
+    const goneReply = { raw: Object.assign(new EventEmitter(), { closed: true }), header: () => goneReply } as unknown as FastifyReply;
+    await limiter.apply(gone, goneReply, auth, { countRun: true });
+    await eventually(async () => ((await redis.get(`${prefix}:quota:key:${k.id}:${month}`)) === '0' ? true : undefined), { what: 'the refund for a closed response' });
+    expect(gone.kilnPreAdmittedRun?.take()).toBeNull();
   });
 
   it('rebuilds a counter Redis lost from PostgreSQL, then counts on', async () => {

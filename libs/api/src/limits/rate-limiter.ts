@@ -97,7 +97,9 @@ export class RateLimiter {
   /** Whatever happens next (an error, a client that goes away), the run's count is settled once the response is over. */
   private leaveOnRequest(request: FastifyRequest, reply: FastifyReply, run: PreAdmittedRun): void {
     request.kilnPreAdmittedRun = run;
-    reply.raw.once('close', () => void run.settle());
+    // Already over (the client left during the round trip): give the count back now; a later take() decides afresh.
+    if (reply.raw.closed) void run.settle();
+    else reply.raw.once('close', () => void run.settle());
   }
 
   private failOpen(err: unknown): void {
