@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { GroupCommit } from '@kiln/core';
 import { Database } from './database';
 import type { Prisma, WebhookAttempt, WebhookDelivery } from './generated/prisma/client';
 import { outboxStatement } from './webhook-outbox';
@@ -66,6 +67,38 @@ export interface DeliveryFilter {
   status?: WebhookDeliveryStatus;
 }
 
+/** Rows per group-commit statement, and statements of one kind in flight at once. */
+const GROUP = { maxBatch: 64, maxInFlight: 2 };
+
+type Outcome<O> = { value: O } | { error: unknown };
+
+/**
+ * A group-commit flush whose batch, should its statement fail (a value
+ * PostgreSQL refuses, a deadlock with another notifier's batch), is sent
+ * again one item at a time. The statement is one transaction, so nothing of
+ * the failed batch was written; only the bad item's caller gets the error.
+ */
+function isolatingFailures<I, O>(flush: (items: I[]) => Promise<O[]>): (items: I[]) => Promise<Outcome<O>[]> {
+  return async (items) => {
+    try {
+      return (await flush(items)).map((value) => ({ value }));
+    } catch (error) {
+      if (items.length === 1) return [{ error }];
+      // One after the other: sent at once, the same items could meet the same deadlock again.
+      const outcomes: Outcome<O>[] = [];
+      for (const item of items) {
+        outcomes.push(await flush([item]).then(([value]) => ({ value: value as O }), (e: unknown) => ({ error: e })));
+      }
+      return outcomes;
+    }
+  };
+}
+
+function unwrap<O>(outcome: Outcome<O>): O {
+  if ('error' in outcome) throw outcome.error;
+  return outcome.value;
+}
+
 /**
  * Outbox rows (`webhook_deliveries`) and their attempt log. The notifier's
  * writes are conditional on the attempt count it read, so two copies of one
@@ -73,10 +106,32 @@ export interface DeliveryFilter {
  */
 @Injectable()
 export class WebhookDeliveryRepository {
+  // The notifier's two statements per attempt (load the row, record the
+  // attempt) go through group commit: alone they are sent at once; the
+  // attempts in flight together share a statement, a round trip and a
+  // transaction. A batch that fails is retried item by item, so one bad
+  // record (or a deadlock with another notifier) fails only its own job.
+  private readonly loads = new GroupCommit<string, Outcome<DeliveryForSending | null>>(
+    isolatingFailures(async (ids) => {
+      const loaded = await this.loadManyForSending(ids);
+      return ids.map((id) => loaded.get(id) ?? null);
+    }),
+    GROUP,
+  );
+  private readonly records = new GroupCommit<AttemptRecord, Outcome<boolean>>(
+    isolatingFailures((records) => this.recordAttempts(records)),
+    GROUP,
+  );
+
   constructor(private readonly db: Database) {}
 
   async loadForSending(id: string): Promise<DeliveryForSending | null> {
-    // Prepared (outboxStatement): this and recordAttempt run for every attempt.
+    return unwrap(await this.loads.submit(id));
+  }
+
+  /** loadForSending() for many deliveries in one statement; ids not found are absent from the map. */
+  async loadManyForSending(ids: readonly string[]): Promise<Map<string, DeliveryForSending>> {
+    // Prepared (outboxStatement): this and recordAttempts run for every attempt.
     const { rows } = await this.db.pool.query<Record<string, unknown>>(
       outboxStatement(
         `SELECT d.id::text, d.tenant_id::text, d.source, d.subscription_id::text, d.api_key_id::text, d.execution_id::text, d.event,
@@ -91,78 +146,72 @@ export class WebhookDeliveryRepository {
          JOIN tenants t ON t.id = d.tenant_id
          LEFT JOIN webhook_subscriptions s ON s.id = d.subscription_id
          LEFT JOIN api_keys k ON k.id = d.api_key_id
-        WHERE d.id = $1::uuid`,
-        [id],
+        WHERE d.id = ANY($1::uuid[])`,
+        [ids],
       ),
     );
-    const r = rows[0];
-    if (!r) return null;
-    const source = r.source as WebhookDeliverySource;
-    const target =
-      source === 'subscription'
-        ? { exists: r.sub_exists === true, active: r.sub_active === true, url: str(r.sub_url), secretEnc: str(r.sub_secret) }
-        : source === 'api_key'
-          ? { exists: r.key_exists === true, active: true, url: str(r.key_url), secretEnc: str(r.key_secret) }
-          : { exists: true, active: true, url: r.url as string, secretEnc: str(r.tenant_secret) };
-    return {
-      id: r.id as string,
-      tenantId: r.tenant_id as string,
-      source,
-      subscriptionId: str(r.subscription_id),
-      apiKeyId: str(r.api_key_id),
-      executionId: r.execution_id as string,
-      event: r.event as string,
-      url: r.url as string,
-      messageId: r.message_id as string,
-      payload: r.payload,
-      status: r.status as WebhookDeliveryStatus,
-      attempts: r.attempts as number,
-      retryBase: r.retry_base as number,
-      nextAttemptAt: (r.next_attempt_at as Date | null) ?? null,
-      target,
-      deferredOutput: r.deferred_output ?? null,
-    };
+    return new Map(rows.map((r) => [r.id as string, toDeliveryForSending(r)]));
   }
 
   /**
-   * One attempt, in one statement: the attempt row, the delivery's new state
-   * and, for a 410, the subscription's disabling. false: another copy of the
-   * job already recorded this attempt (nothing was written).
+   * One attempt: the attempt row, the delivery's new state and, for a 410,
+   * the subscription's disabling, in one statement (shared with the attempts
+   * recorded at the same moment). false: another copy of the job already
+   * recorded this attempt (nothing was written).
    */
   async recordAttempt(record: AttemptRecord): Promise<boolean> {
-    const { rows } = await this.db.pool.query<{ recorded: boolean }>(
+    return unwrap(await this.records.submit(record));
+  }
+
+  /**
+   * recordAttempt() for many attempts in one statement (one transaction);
+   * one result per record, in order. Of two records for the same attempt of
+   * one delivery (two copies of a job), only one is written.
+   */
+  async recordAttempts(records: readonly AttemptRecord[]): Promise<boolean[]> {
+    const column = <T>(pick: (r: AttemptRecord) => T) => records.map(pick);
+    const { rows } = await this.db.pool.query<{ ord: number }>(
       outboxStatement(
-        `WITH d AS (
-         UPDATE webhook_deliveries
-            SET attempts = attempts + 1, status = $3::"DeliveryStatus", url = $4, last_status_code = $5::int, last_error = $6,
-                next_attempt_at = $7::timestamptz,
-                enqueued_at = CASE WHEN $3 = 'pending' THEN now() ELSE enqueued_at END,
-                completed_at = CASE WHEN $3 = 'pending' THEN NULL ELSE now() END
-          WHERE id = $1::uuid AND status = 'pending' AND attempts = $2::int
-          RETURNING id, subscription_id, attempts
+        `WITH v AS (
+         -- Two copies of one attempt (same delivery, same count): the first one only, as one at a time would.
+         SELECT DISTINCT ON (id, expected) *
+           FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::int[], $6::text[], $7::timestamptz[], $8::int[], $9::text[])
+                WITH ORDINALITY AS v(id, expected, status, url, status_code, error, next_attempt_at, latency_ms, disable_reason, ord)
+          ORDER BY id, expected, ord
+       ), d AS (
+         UPDATE webhook_deliveries w
+            SET attempts = w.attempts + 1, status = v.status::"DeliveryStatus", url = v.url, last_status_code = v.status_code,
+                last_error = v.error, next_attempt_at = v.next_attempt_at,
+                enqueued_at = CASE WHEN v.status = 'pending' THEN now() ELSE w.enqueued_at END,
+                completed_at = CASE WHEN v.status = 'pending' THEN NULL ELSE now() END
+           FROM v
+          WHERE w.id = v.id AND w.status = 'pending' AND w.attempts = v.expected
+          RETURNING v.ord, w.id, w.subscription_id, w.attempts, v.status_code, v.latency_ms, v.error, v.disable_reason
        ), a AS (
          INSERT INTO webhook_attempts (id, delivery_id, attempt, status_code, latency_ms, error, created_at)
-         SELECT gen_random_uuid(), d.id, d.attempts, $5::int, $8::int, $6, now() FROM d
+         SELECT gen_random_uuid(), d.id, d.attempts, d.status_code, d.latency_ms, d.error, now() FROM d
        ), s AS (
-         UPDATE webhook_subscriptions
-            SET active = false, disabled_at = now(), disabled_reason = $9, updated_at = now()
-          WHERE $9::text IS NOT NULL AND active AND id = (SELECT subscription_id FROM d)
+         UPDATE webhook_subscriptions sub
+            SET active = false, disabled_at = now(), disabled_reason = d.disable_reason, updated_at = now()
+           FROM d
+          WHERE d.disable_reason IS NOT NULL AND sub.active AND sub.id = d.subscription_id
        )
-       SELECT EXISTS (SELECT 1 FROM d) AS recorded`,
+       SELECT ord::int FROM d`,
         [
-          record.deliveryId,
-          record.expectedAttempts,
-          record.status,
-          record.url,
-          record.statusCode,
-          record.error,
-          record.nextAttemptAt,
-          Math.max(0, Math.round(record.latencyMs)),
-          record.disableSubscriptionReason,
+          column((r) => r.deliveryId),
+          column((r) => r.expectedAttempts),
+          column((r) => r.status),
+          column((r) => r.url),
+          column((r) => r.statusCode),
+          column((r) => r.error),
+          column((r) => r.nextAttemptAt?.toISOString() ?? null),
+          column((r) => Math.max(0, Math.round(r.latencyMs))),
+          column((r) => r.disableSubscriptionReason),
         ],
       ),
     );
-    return rows[0]?.recorded === true;
+    const recorded = new Set(rows.map((r) => r.ord));
+    return records.map((_, i) => recorded.has(i + 1));
   }
 
   /** Ends a delivery without sending it (its subscription is gone or disabled). */
@@ -276,6 +325,34 @@ export class WebhookDeliveryRepository {
     );
     return rows.map((r) => ({ id: r.id, attempts: r.attempts, nextAttemptAt: null }));
   }
+}
+
+function toDeliveryForSending(r: Record<string, unknown>): DeliveryForSending {
+  const source = r.source as WebhookDeliverySource;
+  const target =
+    source === 'subscription'
+      ? { exists: r.sub_exists === true, active: r.sub_active === true, url: str(r.sub_url), secretEnc: str(r.sub_secret) }
+      : source === 'api_key'
+        ? { exists: r.key_exists === true, active: true, url: str(r.key_url), secretEnc: str(r.key_secret) }
+        : { exists: true, active: true, url: r.url as string, secretEnc: str(r.tenant_secret) };
+  return {
+    id: r.id as string,
+    tenantId: r.tenant_id as string,
+    source,
+    subscriptionId: str(r.subscription_id),
+    apiKeyId: str(r.api_key_id),
+    executionId: r.execution_id as string,
+    event: r.event as string,
+    url: r.url as string,
+    messageId: r.message_id as string,
+    payload: r.payload,
+    status: r.status as WebhookDeliveryStatus,
+    attempts: r.attempts as number,
+    retryBase: r.retry_base as number,
+    nextAttemptAt: (r.next_attempt_at as Date | null) ?? null,
+    target,
+    deferredOutput: r.deferred_output ?? null,
+  };
 }
 
 function str(value: unknown): string | null {

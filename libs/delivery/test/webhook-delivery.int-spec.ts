@@ -34,6 +34,9 @@ describe('webhook outbox, delivery service and relay', () => {
   let port: number;
   let status = 200;
   let delayMs = 0;
+  // Answer nothing until this many requests have arrived, then all of them at once.
+  let answerTogether = 0;
+  const unanswered: (() => void)[] = [];
   const received: Received[] = [];
   const box = new SecretBox(Buffer.alloc(32, 9));
   const logger = createLogger({ name: 'test', level: 'silent' });
@@ -52,7 +55,8 @@ describe('webhook outbox, delivery service and relay', () => {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-        setTimeout(() => res.writeHead(status).end('answer'), delayMs);
+        unanswered.push(() => setTimeout(() => res.writeHead(status).end('answer'), delayMs));
+        if (received.length >= answerTogether) for (const answer of unanswered.splice(0)) answer();
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -70,6 +74,7 @@ describe('webhook outbox, delivery service and relay', () => {
   beforeEach(async () => {
     status = 200;
     delayMs = 0;
+    answerTogether = 0;
     received.length = 0;
     breakers = new HostBreakers({ resetTimeoutMs: 60_000, volumeThreshold: 100, errorThresholdPercentage: 50, rollingWindowMs: 10_000, idleEvictMs: 60_000 }, (e) => e instanceof HostFailure || e instanceof OutboundError);
     await queue.queue.obliterate({ force: true });
@@ -280,6 +285,23 @@ describe('webhook outbox, delivery service and relay', () => {
       expect(await queue.queue.getDelayedCount()).toBe(0);
     });
 
+    it('signs with a rotated secret from the next attempt on', async () => {
+      const { sub, tenant: t, deliveryId } = await pendingDelivery();
+      const s = service();
+      await s.deliver({ deliveryId, attempt: 0 });
+      const rotated = generateWebhookSecret();
+      await db.pool.query(`UPDATE webhook_subscriptions SET secret_enc = $2 WHERE id = $1`, [sub.id, box.seal(rotated)]);
+      const next = await execution(t.id);
+      await executions.claim(next, 'w1');
+      await s.deliver({ deliveryId: (await finish(next))!.webhookDeliveryIds[0]!, attempt: 0 });
+      // The opened old secret stays cached under its sealed value; the new sealed value is opened anew.
+      const signedWith = (secret: string, r: Received) => verifyStandard(secret, r.headers, r.body);
+      expect(received.map((r) => [signedWith(sub.secret, r), signedWith(rotated, r)])).toEqual([
+        [true, false],
+        [false, true],
+      ]);
+    });
+
     it('schedules the next attempt on the schedule, and fails after the last', async () => {
       status = 500;
       const { deliveryId } = await pendingDelivery();
@@ -314,6 +336,36 @@ describe('webhook outbox, delivery service and relay', () => {
       expect((await deliveries.loadForSending(deliveryId))?.attempts).toBe(1);
       // Both were sent (at-least-once), as the same message.
       expect(new Set(received.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    });
+
+    it('sends and records many concurrent deliveries with their rows read and written in shared statements', async () => {
+      const t = await tenant();
+      await subscription(t.id, { events: ['execution.completed'] });
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i += 1) {
+        const id = await execution(t.id);
+        await executions.claim(id, 'w1');
+        ids.push(...(await finish(id, { i }))!.webhookDeliveryIds);
+      }
+      answerTogether = ids.length; // every attempt in flight at once, as under load
+      const statements = jest.spyOn(db.pool, 'query');
+      const s = service();
+      const results = await Promise.all(ids.map((deliveryId) => s.deliver({ deliveryId, attempt: 0 })));
+      const count = statements.mock.calls.length;
+      statements.mockRestore();
+
+      expect(results.every((r) => r.kind === 'attempted' && r.status === 'succeeded')).toBe(true);
+      expect(received.map((r) => JSON.parse(r.body).data.output.i).sort((a, b) => a - b)).toEqual([...Array(20).keys()]);
+      // 40 statements one at a time. The loads: two alone, then the other 18 together; the records likewise (more
+      // when the answers come back spread out).
+      expect(count).toBeLessThanOrEqual(10);
+      const { rows } = await db.pool.query<{ status: string; attempts: number; logged: number }>(
+        `SELECT d.status::text, d.attempts, (SELECT count(*)::int FROM webhook_attempts a WHERE a.delivery_id = d.id) AS logged
+           FROM webhook_deliveries d WHERE d.id = ANY($1::uuid[])`,
+        [ids],
+      );
+      expect(rows).toHaveLength(20);
+      expect(rows.every((r) => r.status === 'succeeded' && r.attempts === 1 && r.logged === 1)).toBe(true);
     });
 
     it('disables the subscription on 410 Gone and stops retrying', async () => {
