@@ -237,7 +237,8 @@ function describeError(error: unknown): string {
 
 function bodySnippet(body: Buffer): string | null {
   if (body.length === 0) return null;
-  const text = body.subarray(0, BODY_SNIPPET_BYTES).toString('utf8').replace(/\s+/g, ' ').trim();
+  // PostgreSQL text cannot hold NUL: a receiver's NUL would make the attempt unrecordable, and the job would resend forever.
+  const text = body.subarray(0, BODY_SNIPPET_BYTES).toString('utf8').replace(/\s+/g, ' ').replaceAll('\u0000', '\uFFFD').trim();
   return text === '' ? null : text;
 }
 

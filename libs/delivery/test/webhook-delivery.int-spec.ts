@@ -33,6 +33,7 @@ describe('webhook outbox, delivery service and relay', () => {
   let server: Server;
   let port: number;
   let status = 200;
+  let answerBody = 'answer';
   let delayMs = 0;
   // Answer nothing until this many requests have arrived, then all of them at once.
   let answerTogether = 0;
@@ -55,7 +56,7 @@ describe('webhook outbox, delivery service and relay', () => {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         received.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-        unanswered.push(() => setTimeout(() => res.writeHead(status).end('answer'), delayMs));
+        unanswered.push(() => setTimeout(() => res.writeHead(status).end(answerBody), delayMs));
         if (received.length >= answerTogether) for (const answer of unanswered.splice(0)) answer();
       });
     });
@@ -73,6 +74,7 @@ describe('webhook outbox, delivery service and relay', () => {
   });
   beforeEach(async () => {
     status = 200;
+    answerBody = 'answer';
     delayMs = 0;
     answerTogether = 0;
     received.length = 0;
@@ -366,6 +368,14 @@ describe('webhook outbox, delivery service and relay', () => {
       );
       expect(rows).toHaveLength(20);
       expect(rows.every((r) => r.status === 'succeeded' && r.attempts === 1 && r.logged === 1)).toBe(true);
+    });
+
+    it('records an attempt whose answer holds a NUL byte, which PostgreSQL text cannot store', async () => {
+      status = 500;
+      answerBody = 'bad\u0000answer';
+      const { deliveryId } = await pendingDelivery();
+      expect(await service([100]).deliver({ deliveryId, attempt: 0 })).toMatchObject({ kind: 'attempted', status: 'pending', error: 'HTTP 500: bad\uFFFDanswer' });
+      expect(await deliveries.loadForSending(deliveryId)).toMatchObject({ status: 'pending', attempts: 1 });
     });
 
     it('disables the subscription on 410 Gone and stops retrying', async () => {
