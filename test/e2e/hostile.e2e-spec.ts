@@ -71,6 +71,17 @@ describe('hostile scripts', () => {
       {},
       (e) => expect(e.error).toMatchObject({ code: 'EXECUTION_ERROR', message: expect.stringContaining('Maximum call stack size exceeded') }),
     ],
+    [
+      'NUL characters and lone surrogates in output, logs and input (PostgreSQL JSON cannot store them)',
+      "console.log('log\\u0000line', { k: 'v\\u0000' }); results.text = 'a\\u0000b'; results['key\\u0000'] = 1; results.input = input.s; results.lone = '\\ud800';",
+      { input: { s: 'in\u0000put' } },
+      (e) => {
+        expect(e.status).toBe('completed');
+        expect(e.output).toEqual({ text: 'a\uFFFDb', 'key\uFFFD': 1, input: 'in\uFFFDput', lone: '\uFFFD' });
+        expect(e.input).toEqual({ s: 'in\uFFFDput' });
+        expect(e.logs[0].message).toContain('log\uFFFDline');
+      },
+    ],
     ['catastrophic-backtracking regex', "results.m = /^(a+)+$/.test('a'.repeat(48) + 'b');", { timeoutMs: 1000 }, (e) => expect(e.error.code).toBe('TIMEOUT')],
     [
       '10,000 timers',
@@ -95,6 +106,16 @@ describe('hostile scripts', () => {
     check(execution);
     expect(execution.workerId).toBe(workerId);
     expect(Date.now() - started).toBeLessThan(25_000);
+    await expectWorkerServes();
+  });
+
+  it('refuses a source holding a NUL character with 400 and where it is, for runs and scripts alike', async () => {
+    const adhoc = await api.post('/v1/runs', { source: "results.s = 'a\u0000b';" });
+    expect(adhoc.status).toBe(400);
+    expect(adhoc.body.error.code).toBe('VALIDATION_ERROR');
+    expect(JSON.stringify(adhoc.body.error)).toContain('NUL character (U+0000) at line 1, column 15');
+    const script = await api.post('/v1/scripts', { name: 'nul', source: "module.exports = () => '\u0000';" });
+    expect(script.status).toBe(400);
     await expectWorkerServes();
   });
 

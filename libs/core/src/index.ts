@@ -32,3 +32,4 @@ export { toExecutionView, type ExecutionView, type ExecutionViewSource } from '.
 export { checkBracketBalance, type BracketBalance, type BracketKind } from './bracket-balance';
 export { MAX_RECORDED_STEPS, hasWarnings, hostCallStep, jsonByteLength, redactUrl, storedSteps, type ExecutionStep } from './execution-steps';
 export { GroupCommit } from './group-commit';
+export { jsonHoldsUnstorable, toPostgresJson } from './postgres-json';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { GroupCommit, type ExecutionError, type ExecutionStatus, type ExecutionTrigger } from '@kiln/core';
+import { GroupCommit, toPostgresJson, type ExecutionError, type ExecutionStatus, type ExecutionTrigger } from '@kiln/core';
 import { Database } from './database';
 import { Prisma, type Execution } from './generated/prisma/client';
 import { OUTBOX_CTE, OUTBOX_IDS, outboxIds, outboxIdsOf, outboxStatement } from './webhook-outbox';
@@ -143,7 +143,7 @@ export type ExecutionSummary = Pick<
 >;
 
 // pg would turn a JS array into a PostgreSQL array; jsonb wants JSON text.
-const jsonParam = (value: unknown): string | null => (value === undefined || value === null ? null : JSON.stringify(value));
+const jsonParam = (value: unknown): string | null => (value === undefined || value === null ? null : toPostgresJson(value));
 
 const INSERT_COLUMNS = `id, tenant_id, script_id, script_version, api_key_id, status, trigger, input, metadata,
   webhook_url, adhoc_source, timeout_ms, memory_mb, retry_of, chain_depth, parent_execution_id`;
@@ -398,7 +398,7 @@ export class ExecutionRepository {
           column((u) => u.status),
           column((u) => jsonParam(u.output)),
           column((u) => jsonParam(u.error)),
-          column((u) => JSON.stringify(u.logs)),
+          column((u) => toPostgresJson(u.logs)),
           column((u) => u.logsTruncated),
           column((u) => u.durationMs),
           column((u) => jsonParam(u.approval)),
@@ -434,7 +434,7 @@ export class ExecutionRepository {
           RETURNING *, 'execution.failed' AS webhook_event
        )${OUTBOX_CTE}
        SELECT id::text, tenant_id::text, script_id::text, status, started_at, finished_at, ${OUTBOX_IDS} FROM upd`,
-        [id, JSON.stringify(error), options.onlyRunning === true ? ['running'] : ['pending', 'running']],
+        [id, toPostgresJson(error), options.onlyRunning === true ? ['running'] : ['pending', 'running']],
       ),
     );
     const r = rows[0];

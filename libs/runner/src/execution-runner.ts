@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { KilnConfig } from '@kiln/config';
-import { SecretBox, toExecutionView, type ExecutionError } from '@kiln/core';
+import { jsonHoldsUnstorable, SecretBox, toExecutionView, type ExecutionError } from '@kiln/core';
 import { ExecutionRepository, type ClaimedExecution, type FinishedExecution, type FinishedUpdate } from '@kiln/db';
 import { traceStep, type Logger } from '@kiln/observability';
 import { InjectConfig, InjectLogger } from '@kiln/platform';
@@ -211,8 +211,9 @@ export class ExecutionRunner {
       durationMs: update.durationMs,
       queueWaitMs: claimed.queueWaitMs,
     });
-    // retryOf is not part of the claim; let the gateway read the row when it matters.
-    return JSON.stringify(view).length <= MAX_VIEW_BYTES && !claimedIsRetry(claimed) ? view : undefined;
+    // retryOf is not part of the claim, and a NUL or lone surrogate was stored as U+FFFD: let the gateway read the row when either matters.
+    const json = JSON.stringify(view);
+    return json.length <= MAX_VIEW_BYTES && !claimedIsRetry(claimed) && !jsonHoldsUnstorable(json) ? view : undefined;
   }
 }
 

@@ -86,7 +86,7 @@ export class ScriptsService {
     return script.envEnc ? Object.keys(this.box.openJson<Record<string, string>>(script.envEnc)) : null;
   }
 
-  /** 413 for oversized source, 400 with line and column for a syntax error. */
+  /** 413 for oversized source, 400 with line and column for a syntax error or a NUL character. */
   checkSource(source: string): void {
     const bytes = Buffer.byteLength(source, 'utf8');
     const limit = this.config.runs.scriptSourceMaxBytes;
@@ -95,6 +95,14 @@ export class ScriptsService {
         field: 'source',
         limitBytes: limit,
       });
+    }
+    const nul = source.indexOf('\u0000');
+    if (nul >= 0) {
+      // PostgreSQL text cannot hold it; in a string literal, write the escape \0 or \u0000 instead.
+      const before = source.slice(0, nul).split('\n');
+      const line = before.length;
+      const column = (before[before.length - 1]?.length ?? 0) + 1;
+      throw KilnError.validation([{ field: 'source', message: `source contains a NUL character (U+0000) at line ${line}, column ${column}; write it as the escape \\0 instead`, line, column }]);
     }
     const analysis = analyzeSource(source);
     if (!analysis.valid) {
