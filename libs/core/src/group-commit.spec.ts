@@ -73,6 +73,34 @@ describe('GroupCommit', () => {
     await expect(group.submit(2)).resolves.toBe(2);
   });
 
+  it('with isolateFailures, sends a failed batch again item by item, so only the item that fails alone gets the error', async () => {
+    const batches: number[][] = [];
+    const group = new GroupCommit<number, number>(
+      (items) => {
+        batches.push(items);
+        return items.includes(3) ? Promise.reject(new Error('bad value 3')) : Promise.resolve(items.map((i) => -i));
+      },
+      { maxBatch: 10, maxInFlight: 1, isolateFailures: true },
+    );
+    const release = group.hold();
+    const submitted = [1, 2, 3, 4].map((i) => group.submit(i));
+    release();
+    const results = await Promise.allSettled(submitted);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([-1, -2, 'bad value 3', -4]);
+    expect(batches).toEqual([[1, 2, 3, 4], [1], [2], [3], [4]]);
+  });
+
+  it('without isolateFailures, a failed batch fails every item in it', async () => {
+    const group = new GroupCommit<number, number>((items) => (items.includes(3) ? Promise.reject(new Error('bad value 3')) : Promise.resolve(items)), {
+      maxBatch: 10,
+      maxInFlight: 1,
+    });
+    const release = group.hold();
+    const submitted = [1, 3].map((i) => group.submit(i));
+    release();
+    expect((await Promise.allSettled(submitted)).map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+
   it('rejects when the flush returns the wrong number of results', async () => {
     const group = new GroupCommit<number, number>(() => Promise.resolve([]), { maxBatch: 10, maxInFlight: 1 });
     await expect(group.submit(1)).rejects.toThrow('0 results for 1 items');

@@ -171,8 +171,13 @@ function insertParams(e: NewExecution): unknown[] {
   ];
 }
 
-/** Rows per group-commit statement, and statements of one kind in flight at once. */
-const GROUP = { maxBatch: 64, maxInFlight: 2 };
+/**
+ * Rows per group-commit statement, and statements of one kind in flight at
+ * once. Each statement is one transaction; when it fails, its items are sent
+ * again one at a time, so a row PostgreSQL refuses (or a deadlock between two
+ * batches) fails only its own run, never the others that shared its batch.
+ */
+const GROUP = { maxBatch: 64, maxInFlight: 2, isolateFailures: true };
 
 @Injectable()
 export class ExecutionRepository {

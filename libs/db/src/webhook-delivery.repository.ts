@@ -67,37 +67,8 @@ export interface DeliveryFilter {
   status?: WebhookDeliveryStatus;
 }
 
-/** Rows per group-commit statement, and statements of one kind in flight at once. */
-const GROUP = { maxBatch: 64, maxInFlight: 2 };
-
-type Outcome<O> = { value: O } | { error: unknown };
-
-/**
- * A group-commit flush whose batch, should its statement fail (a value
- * PostgreSQL refuses, a deadlock with another notifier's batch), is sent
- * again one item at a time. The statement is one transaction, so nothing of
- * the failed batch was written; only the bad item's caller gets the error.
- */
-function isolatingFailures<I, O>(flush: (items: I[]) => Promise<O[]>): (items: I[]) => Promise<Outcome<O>[]> {
-  return async (items) => {
-    try {
-      return (await flush(items)).map((value) => ({ value }));
-    } catch (error) {
-      if (items.length === 1) return [{ error }];
-      // One after the other: sent at once, the same items could meet the same deadlock again.
-      const outcomes: Outcome<O>[] = [];
-      for (const item of items) {
-        outcomes.push(await flush([item]).then(([value]) => ({ value: value as O }), (e: unknown) => ({ error: e })));
-      }
-      return outcomes;
-    }
-  };
-}
-
-function unwrap<O>(outcome: Outcome<O>): O {
-  if ('error' in outcome) throw outcome.error;
-  return outcome.value;
-}
+/** Rows per group-commit statement, and statements of one kind in flight at once; a failed batch is sent again item by item. */
+const GROUP = { maxBatch: 64, maxInFlight: 2, isolateFailures: true };
 
 /**
  * Outbox rows (`webhook_deliveries`) and their attempt log. The notifier's
@@ -111,22 +82,16 @@ export class WebhookDeliveryRepository {
   // attempts in flight together share a statement, a round trip and a
   // transaction. A batch that fails is retried item by item, so one bad
   // record (or a deadlock with another notifier) fails only its own job.
-  private readonly loads = new GroupCommit<string, Outcome<DeliveryForSending | null>>(
-    isolatingFailures(async (ids) => {
-      const loaded = await this.loadManyForSending(ids);
-      return ids.map((id) => loaded.get(id) ?? null);
-    }),
-    GROUP,
-  );
-  private readonly records = new GroupCommit<AttemptRecord, Outcome<boolean>>(
-    isolatingFailures((records) => this.recordAttempts(records)),
-    GROUP,
-  );
+  private readonly loads = new GroupCommit<string, DeliveryForSending | null>(async (ids) => {
+    const loaded = await this.loadManyForSending(ids);
+    return ids.map((id) => loaded.get(id) ?? null);
+  }, GROUP);
+  private readonly records = new GroupCommit<AttemptRecord, boolean>((records) => this.recordAttempts(records), GROUP);
 
   constructor(private readonly db: Database) {}
 
   async loadForSending(id: string): Promise<DeliveryForSending | null> {
-    return unwrap(await this.loads.submit(id));
+    return this.loads.submit(id);
   }
 
   /** loadForSending() for many deliveries in one statement; ids not found are absent from the map. */
@@ -160,7 +125,7 @@ export class WebhookDeliveryRepository {
    * recorded this attempt (nothing was written).
    */
   async recordAttempt(record: AttemptRecord): Promise<boolean> {
-    return unwrap(await this.records.submit(record));
+    return this.records.submit(record);
   }
 
   /**

@@ -93,6 +93,20 @@ describe('execution group commit (real PostgreSQL)', () => {
     expect(again).toBeNull();
   });
 
+  it('fails only the run whose finish PostgreSQL refuses, not the others that shared its statement', async () => {
+    const batch = Array.from({ length: 6 }, (_, i) => execution({ bad: i }));
+    await Promise.all(batch.map((e) => repo.create(e)));
+    await Promise.all(batch.map((e) => repo.claim(e.id, 'w1')));
+    // The first finish goes out alone; the next five wait for it and share one statement, which fails on 2^40 in an int column.
+    const results = await Promise.allSettled(
+      batch.map((e, i) => repo.finish(e.id, { status: 'completed', output: { i }, error: null, logs: [], logsTruncated: false, durationMs: i === 3 ? 2 ** 40 : i })),
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect(String((results[3] as PromiseRejectedResult).reason)).toMatch(/out of range/);
+    const { rows } = await db.pool.query<{ id: string; status: string }>('SELECT id::text, status FROM executions WHERE id = ANY($1::uuid[])', [batch.map((e) => e.id)]);
+    expect(batch.map((e) => rows.find((r) => r.id === e.id)?.status)).toEqual(['completed', 'completed', 'completed', 'running', 'completed', 'completed']);
+  });
+
   it('skips executions that cannot be claimed without failing the others in the same statement', async () => {
     const a = execution({ a: 1 });
     const b = execution({ b: 1 });
