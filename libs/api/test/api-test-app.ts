@@ -7,7 +7,7 @@ import { loadConfig } from '@kiln/config';
 import { createLogger } from '@kiln/observability';
 import { PlatformModule } from '@kiln/platform';
 import { createTestDatabase, createTestRedisPrefix } from '@kiln/testing';
-import { ApiModule } from '../src';
+import { ApiModule, listeningUrl } from '../src';
 
 /**
  * The gateway's Nest application in this process, on its own test database
@@ -41,4 +41,13 @@ export async function createApiTestApp(
       await redis.cleanup();
     },
   };
+}
+
+/** createApiTestApp(), listening on an ephemeral loopback port at `url`. */
+export async function startApiTestApp(
+  options: { env?: Record<string, string> } = {},
+): Promise<Awaited<ReturnType<typeof createApiTestApp>> & { url: string }> {
+  const created = await createApiTestApp(options);
+  await created.app.listen(0, '127.0.0.1');
+  return { ...created, url: listeningUrl(created.app) };
 }

@@ -1,21 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfig } from '@kiln/config';
-import { listeningUrl } from '../src';
-import { createApiTestApp } from './api-test-app';
+import { startApiTestApp } from './api-test-app';
 
 // KILN_METRICS_TOKEN: the gateway's /metrics shares the public API port, so
 // an operator can require a bearer token for it (health probes stay open).
 describe('gateway /metrics with KILN_METRICS_TOKEN (real HTTP on loopback)', () => {
   const token = randomBytes(24).toString('hex');
-  let app: NestFastifyApplication;
   let close: () => Promise<void>;
   let url: string;
 
   beforeAll(async () => {
-    ({ app, close } = await createApiTestApp({ env: { KILN_METRICS_TOKEN: token } }));
-    await app.listen(0, '127.0.0.1');
-    url = listeningUrl(app);
+    ({ close, url } = await startApiTestApp({ env: { KILN_METRICS_TOKEN: token } }));
   });
 
   afterAll(async () => {

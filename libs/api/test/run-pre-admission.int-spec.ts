@@ -4,10 +4,9 @@ import { Redis } from 'ioredis';
 import { eventually } from '@kiln/testing';
 import { EventEmitter } from 'node:events';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { listeningUrl } from '../src';
 import { ApiKeyResolver } from '../src/auth/api-key-resolver';
 import { RateLimiter } from '../src/limits/rate-limiter';
-import { createApiTestApp } from './api-test-app';
+import { startApiTestApp } from './api-test-app';
 
 // A run request's quotas are decided by the API key guard in the same Redis
 // round trip as its rate-limit token, before the body is validated. What a
@@ -25,9 +24,7 @@ describe('run quotas decided with the rate-limit token (real Redis and PostgreSQ
 
   beforeAll(async () => {
     let redisUrl: string;
-    ({ app, close, redisUrl, redisPrefix: prefix } = await createApiTestApp({ env: { KILN_ADMIN_KEY: adminKey } }));
-    await app.listen(0, '127.0.0.1');
-    url = listeningUrl(app);
+    ({ app, close, url, redisUrl, redisPrefix: prefix } = await startApiTestApp({ env: { KILN_ADMIN_KEY: adminKey } }));
     redis = new Redis(redisUrl);
     const script = await call(adminKey, 'POST', '/v1/scripts', { name: 'sum', source: 'module.exports = ({ input }) => ({ sum: input.a + input.b });' });
     expect(script.status).toBe(201);

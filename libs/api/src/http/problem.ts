@@ -78,5 +78,29 @@ export function toProblem(error: unknown, limits: { bodyLimitBytes: number }): P
   if (typeof fastify.statusCode === 'number' && fastify.statusCode >= 400 && fastify.statusCode < 500) {
     return { statusCode: fastify.statusCode, code: CODE_BY_STATUS[fastify.statusCode] ?? 'BAD_REQUEST', message: fastify.message ?? 'Bad request' };
   }
+  if (isUnstorableText(error)) {
+    return {
+      statusCode: 400,
+      code: 'VALIDATION_ERROR',
+      message: 'A text value holds U+0000 (NUL), which PostgreSQL cannot store; remove it, or write it as an escape inside script code',
+    };
+  }
   return { statusCode: 500, code: 'INTERNAL_ERROR', message: 'Internal server error' };
+}
+
+/** PostgreSQL's "invalid byte sequence … 0x00" (text) and "unsupported Unicode escape sequence" (json). */
+const UNSTORABLE_TEXT_CODES = new Set(['22021', '22P05']);
+
+/**
+ * What the request carried cannot be stored at all (a NUL character in a
+ * name, a description, a schema): the caller's input, so 400, not 500.
+ * Run inputs and outputs never get here: they are stored with U+FFFD
+ * (toPostgresJson). node-pg reports the SQLSTATE as `code`; Prisma's
+ * driver adapter as `meta.driverAdapterError.cause.originalCode`.
+ */
+function isUnstorableText(error: unknown): boolean {
+  const e = error as { code?: unknown; meta?: { driverAdapterError?: { cause?: { originalCode?: unknown } } } } | null;
+  if (!e || typeof e !== 'object') return false;
+  const code = e.meta?.driverAdapterError?.cause?.originalCode ?? e.code;
+  return typeof code === 'string' && UNSTORABLE_TEXT_CODES.has(code);
 }
