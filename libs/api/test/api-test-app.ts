@@ -7,6 +7,7 @@ import { loadConfig } from '@kiln/config';
 import { createLogger } from '@kiln/observability';
 import { PlatformModule } from '@kiln/platform';
 import { createTestDatabase, createTestRedisPrefix } from '@kiln/testing';
+import { Client } from 'pg';
 import { ApiModule, listeningUrl } from '../src';
 
 /**
@@ -50,4 +51,25 @@ export async function startApiTestApp(
   const created = await createApiTestApp(options);
   await created.app.listen(0, '127.0.0.1');
   return { ...created, url: listeningUrl(created.app) };
+}
+
+/** Seeds rows straight into the test database: `fn` gets a connection and the id of the tenant the admin key created. */
+export async function seedDatabase(databaseUrl: string, fn: (db: Client, defaultTenantId: string) => Promise<void>): Promise<void> {
+  const db = new Client({ connectionString: databaseUrl });
+  await db.connect();
+  try {
+    const { rows } = await db.query<{ id: string }>(`SELECT id::text FROM tenants WHERE slug = 'default'`);
+    const tenantId = rows[0]?.id;
+    if (!tenantId) throw new Error('the admin key did not create the default tenant (set KILN_ADMIN_KEY)');
+    await fn(db, tenantId);
+  } finally {
+    await db.end();
+  }
+}
+
+/** GET a list page as the given key; asserts 200. */
+export async function listPage<T = unknown>(url: string, key: string, path: string): Promise<{ items: T[]; total: number; totalExact: boolean; limit: number; offset: number }> {
+  const res = await fetch(`${url}${path}`, { headers: { authorization: `Bearer ${key}` } });
+  if (res.status !== 200) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as { items: T[]; total: number; totalExact: boolean; limit: number; offset: number };
 }

@@ -1,9 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { Client } from 'pg';
-import { listeningUrl } from '../src';
-import { LIST_TOTAL_CAP } from '../src/executions/executions.controller';
-import { createApiTestApp } from './api-test-app';
+import { LIST_TOTAL_CAP } from '../src/http/page-query';
+import { listPage, seedDatabase, startApiTestApp } from './api-test-app';
 
 // GET /v1/executions counts matches exactly up to LIST_TOTAL_CAP and no
 // further, so a page of a busy script costs the same as one of a new script.
@@ -11,21 +8,13 @@ describe('GET /v1/executions total (real PostgreSQL, HTTP on loopback)', () => {
   const adminKey = `ak_${randomBytes(32).toString('hex')}`;
   const busyScript = randomUUID();
   const quietScript = randomUUID();
-  let app: NestFastifyApplication;
   let close: () => Promise<void>;
   let url: string;
 
   beforeAll(async () => {
     let databaseUrl: string;
-    ({ app, databaseUrl, close } = await createApiTestApp({ env: { KILN_ADMIN_KEY: adminKey } }));
-    await app.listen(0, '127.0.0.1');
-    url = listeningUrl(app);
-    const db = new Client({ connectionString: databaseUrl });
-    await db.connect();
-    try {
-      const { rows } = await db.query<{ id: string }>(`SELECT id::text FROM tenants WHERE slug = 'default'`);
-      const tenantId = rows[0]?.id;
-      if (!tenantId) throw new Error('the admin key did not create the default tenant');
+    ({ databaseUrl, close, url } = await startApiTestApp({ env: { KILN_ADMIN_KEY: adminKey } }));
+    await seedDatabase(databaseUrl, async (db, tenantId) => {
       const otherTenant = randomUUID();
       await db.query(`INSERT INTO tenants (id, name, slug, webhook_secret_enc, updated_at) VALUES ($1, 'other', $2, 'x', now())`, [otherTenant, `other-${otherTenant.slice(0, 8)}`]);
       const seed = (tenant: string, script: string, count: number) =>
@@ -39,20 +28,14 @@ describe('GET /v1/executions total (real PostgreSQL, HTTP on loopback)', () => {
       await seed(tenantId, quietScript, 3);
       // Another tenant's runs of the same script id are never counted.
       await seed(otherTenant, quietScript, 50);
-    } finally {
-      await db.end();
-    }
+    });
   }, 60_000);
 
   afterAll(async () => {
     await close?.();
   });
 
-  const list = async (query: string) => {
-    const res = await fetch(`${url}/v1/executions?${query}`, { headers: { authorization: `Bearer ${adminKey}` } });
-    expect(res.status).toBe(200);
-    return (await res.json()) as { items: unknown[]; total: number; totalExact: boolean; limit: number; offset: number };
-  };
+  const list = (query: string) => listPage(url, adminKey, `/v1/executions?${query}`);
 
   it('counts exactly below the cap', async () => {
     const page = await list(`scriptId=${quietScript}&limit=2`);

@@ -225,11 +225,17 @@ export class WebhookDeliveryRepository {
 
   // ---- API side ----------------------------------------------------------
 
+  /**
+   * One page of a tenant's deliveries, newest first, and how many match:
+   * exactly, or with `countUpTo` at most that many (`totalExact` false past
+   * it), since an exact count visits every matching row.
+   */
   async list(
     tenantId: string,
     filter: DeliveryFilter,
     page: { limit: number; offset: number },
-  ): Promise<{ items: WebhookDeliveryWithAttempts[]; total: number }> {
+    options: { countUpTo?: number } = {},
+  ): Promise<{ items: WebhookDeliveryWithAttempts[]; total: number; totalExact: boolean }> {
     const where: Prisma.WebhookDeliveryWhereInput = {
       tenantId,
       ...(filter.subscriptionId ? { subscriptionId: filter.subscriptionId } : {}),
@@ -237,17 +243,21 @@ export class WebhookDeliveryRepository {
       ...(filter.source ? { source: filter.source } : {}),
       ...(filter.status ? { status: filter.status } : {}),
     };
-    const [items, total] = await this.db.prisma.$transaction([
+    const orderBy: Prisma.WebhookDeliveryOrderByWithRelationInput[] = [{ createdAt: 'desc' }, { id: 'desc' }];
+    const cap = options.countUpTo;
+    const [items, counted] = await this.db.prisma.$transaction([
       this.db.prisma.webhookDelivery.findMany({
         where,
         include: { attemptsLog: { orderBy: { attempt: 'asc' } } },
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        orderBy,
         take: page.limit,
         skip: page.offset,
       }),
-      this.db.prisma.webhookDelivery.count({ where }),
+      // Bounded in the page's own order, which the (tenant_id, created_at) indexes serve: without it Prisma orders by id, a sort of every match.
+      this.db.prisma.webhookDelivery.count({ where, ...(cap === undefined ? {} : { orderBy, take: cap + 1 }) }),
     ]);
-    return { items, total };
+    if (cap !== undefined && counted > cap) return { items, total: cap, totalExact: false };
+    return { items, total: counted, totalExact: true };
   }
 
   findById(tenantId: string, id: string): Promise<WebhookDeliveryWithAttempts | null> {

@@ -3,6 +3,7 @@ import { KilnError } from '@kiln/core';
 import { WebhookDeliveryRepository, WebhookSubscriptionRepository } from '@kiln/db';
 import type { AuthContext } from '../auth/auth-context';
 import { Auth, RequireScopes } from '../auth/auth.decorators';
+import { LIST_TOTAL_CAP } from '../http/page-query';
 import { uuidParam } from '../http/uuid-param';
 import { ZodPipe } from '../http/zod-body.pipe';
 import { deliveriesQuery, type DeliveriesQuery } from './webhook.dto';
@@ -25,8 +26,8 @@ export class WebhookDeliveriesController {
   @Get()
   async list(@Auth() auth: AuthContext, @Query(new ZodPipe(deliveriesQuery, 'query')) query: DeliveriesQuery) {
     const { limit, offset, ...filter } = query;
-    const { items, total } = await this.deliveries.list(auth.tenantId, filter, { limit, offset });
-    return { items: items.map((d) => deliveryView(d)), total, limit, offset };
+    const { items, total, totalExact } = await this.deliveries.list(auth.tenantId, filter, { limit, offset }, { countUpTo: LIST_TOTAL_CAP });
+    return { items: items.map((d) => deliveryView(d)), total, totalExact, limit, offset };
   }
 
   @Get(':id')

@@ -4,7 +4,7 @@ import { ScriptRepository, WebhookDeliveryRepository, WebhookSubscriptionReposit
 import { generateWebhookSecret } from '@kiln/webhooks';
 import type { AuthContext } from '../auth/auth-context';
 import { Auth, RequireScopes } from '../auth/auth.decorators';
-import { pageQuery, type PageQuery } from '../http/page-query';
+import { LIST_TOTAL_CAP, pageQuery, type PageQuery } from '../http/page-query';
 import { uuidParam } from '../http/uuid-param';
 import { ZodPipe } from '../http/zod-body.pipe';
 import {
@@ -97,8 +97,8 @@ export class WebhooksController {
     @Query(new ZodPipe(subscriptionDeliveriesQuery, 'query')) query: SubscriptionDeliveriesQuery,
   ) {
     if (!(await this.subscriptions.findById(auth.tenantId, id))) throw KilnError.notFound('Webhook', id);
-    const { items, total } = await this.deliveries.list(auth.tenantId, { subscriptionId: id, status: query.status }, query);
-    return { items: items.map((d) => deliveryView(d)), total, limit: query.limit, offset: query.offset };
+    const { items, total, totalExact } = await this.deliveries.list(auth.tenantId, { subscriptionId: id, status: query.status }, query, { countUpTo: LIST_TOTAL_CAP });
+    return { items: items.map((d) => deliveryView(d)), total, totalExact, limit: query.limit, offset: query.offset };
   }
 
   /** Re-sends every failed delivery of this subscription created in [since, until]. */
