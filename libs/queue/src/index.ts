@@ -24,3 +24,4 @@ export { LuaScript } from './lua-script';
 export { CommandCoalescer } from './command-coalescer';
 export { ClusterLock } from './cluster-lock';
 export { closeWorkerWithin } from './close-worker';
+export { PromptWorker } from './prompt-worker';

@@ -9,12 +9,13 @@ import {
   ExecutionSignals,
   executionRunPayload,
   JobName,
+  PromptWorker,
   QueueName,
   waitForRedis,
   type ExecutionBatchPayload,
 } from '@kiln/queue';
 import { SandboxPool } from '@kiln/sandbox';
-import { type Job, Worker } from 'bullmq';
+import type { Job, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { ExecutionRunner, RetryableRunError, type RunAttempt, type RunResult } from './execution-runner';
 import { RunSlots } from './run-slots';
@@ -55,7 +56,7 @@ export class ExecutionWorker implements OnApplicationBootstrap, OnApplicationShu
 
     const { worker: w } = this.config;
     this.connection = createRedis(this.config.redis.url, 'worker', `worker:${w.id}`);
-    this.worker = new Worker(QueueName.Executions, (job, token) => this.process(job, token), {
+    this.worker = new PromptWorker(QueueName.Executions, (job, token) => this.process(job, token), {
       connection: this.connection,
       prefix: this.config.redis.prefix,
       concurrency: w.concurrency,
