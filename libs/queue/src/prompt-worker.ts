@@ -35,13 +35,15 @@ export type PromptWorkerOptions = WorkerOptions & { connection: Redis };
  * 1. the fetch made in the same turn of the event loop as the one that took a
  *    job returns "nothing" without asking Redis, so the loop starts the job it
  *    holds straight away and asks again on its next turn;
- * 2. that next ask is first a small script: when there is nothing to take, it
- *    removes the stale marker and the loop goes back to its blocking wait;
- *    otherwise BullMQ fetches as usual.
+ * 2. when that job was taken by a worker that had found the queue empty (the
+ *    idle case), that next ask is first a small script: when there is
+ *    nothing to take, it removes the stale marker and the loop goes back to
+ *    its blocking wait; otherwise BullMQ fetches as usual.
  *
  * Three round trips per job instead of five, none of them before the job
- * starts. A backed-up queue still hands out its jobs with each finished one
- * (BullMQ's fetch-next on completion), which this does not touch.
+ * starts. A busy worker (its last answer from Redis was a job) skips the
+ * check, which would only add a round trip there, and its queue still hands
+ * out jobs with each finished one (BullMQ's fetch-next on completion).
  *
  * `moveToActive` and `nextJobFromJobData` are BullMQ's protected extension
  * points for fetching; `libs/queue/test/prompt-worker.int-spec.ts` pins the
@@ -52,6 +54,9 @@ export class PromptWorker extends Worker {
   readonly fetchCounts = { fetches: 0, skipped: 0, emptyChecks: 0, emptyFound: 0 };
   private justTookJob = false;
   private checkBeforeFetch = false;
+  /** Whether the last answer BullMQ got from Redis (a fetch, a completion's fetch-next, the check) was "no job". */
+  private lastAnswerEmpty = true;
+  private tookAfterEmpty = false;
   private readonly redis: Redis;
   private readonly forgetTakenJob = (): void => {
     this.justTookJob = false;
@@ -65,7 +70,7 @@ export class PromptWorker extends Worker {
   protected override async moveToActive(token: string, name?: string): Promise<Job> {
     if (this.justTookJob) {
       this.justTookJob = false;
-      this.checkBeforeFetch = true;
+      this.checkBeforeFetch = this.tookAfterEmpty;
       this.fetchCounts.skipped++;
       // BullMQ's own type says Job, but its fetch loop takes undefined as "no job".
       return undefined as unknown as Job;
@@ -80,14 +85,21 @@ export class PromptWorker extends Worker {
       }
     }
     this.fetchCounts.fetches++;
+    const afterEmpty = this.lastAnswerEmpty;
     const job = await super.moveToActive(token, name);
     if (job) {
+      this.tookAfterEmpty = afterEmpty;
       // Only a fetch in this same turn (BullMQ's, in the same chain of promises, no I/O between) is skipped.
       // One after a blocking wait woken by a new job's marker always asks: skipping it would leave that job waiting.
       this.justTookJob = true;
       setImmediate(this.forgetTakenJob);
     }
     return job;
+  }
+
+  protected override nextJobFromJobData(...args: Parameters<Worker['nextJobFromJobData']>): Promise<Job> {
+    this.lastAnswerEmpty = !args[0];
+    return super.nextJobFromJobData(...args);
   }
 
   private async nothingToTake(): Promise<boolean> {
