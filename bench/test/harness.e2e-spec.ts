@@ -69,6 +69,10 @@ describe('benchmark harness (npm run bench -- --smoke)', () => {
     expect(results).toMatchObject({ schemaVersion: 1, mode: 'smoke' });
     expect(results.ratios.asyncVsFloor).toBeCloseTo(results.async.completedPerSec / results.floor.rps, 2);
     for (const section of ['cpuHeavy', 'memory', 'scaling', 'growth', 'webhook']) expect(results[section]).not.toBeNull();
+    // The CPU-heavy wait-mode runs as the database saw them: every one completed, its sandbox phase measured.
+    expect(results.cpuHeavy.syncExecutions.completed).toBeGreaterThan(0);
+    expect(results.cpuHeavy.syncExecutions.failed).toBe(0);
+    expect(isNumber(results.cpuHeavy.syncExecutions.phasesP50Ms.sandbox)).toBe(true);
     expect(results.targets.length).toBeGreaterThanOrEqual(9);
     for (const t of results.targets) expect(Object.keys(t).sort()).toEqual(['description', 'id', 'met', 'target', 'value']);
   });

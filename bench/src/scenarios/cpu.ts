@@ -1,4 +1,4 @@
-import { asyncWindow, expectCompleted, runRequest, type AsyncWindowResult, type BenchContext } from '../context';
+import { asyncWindow, executionStats, expectCompleted, runRequest, type AsyncWindowResult, type BenchContext, type ExecutionWindowStats } from '../context';
 import { runLoad } from '../load';
 import { round, say } from '../log';
 import { CPU_WORK_MS } from '../scripts';
@@ -14,6 +14,8 @@ export interface CpuHeavyResults {
   floorSyncP50Ms: number;
   /** What Kiln adds to one run of this script over the floor (p50, one connection). */
   overheadMs: number;
+  /** The wait-mode runs as the database saw them: their phases (queue wait, sandbox, start → finish) split the overhead. */
+  syncExecutions: ExecutionWindowStats;
   async: AsyncWindowResult;
 }
 
@@ -31,6 +33,7 @@ export async function cpuScenario(ctx: BenchContext, floor: FloorResults): Promi
     request: () => runRequest(ctx, 'cpu', { wait: true }),
     check: expectCompleted,
   });
+  const syncExecutions = await executionStats(ctx, (ctx.tenant.scripts['cpu'] as { id: string }).id, latency.windowStart, latency.windowEnd + 1);
   const result: CpuHeavyResults = {
     workMs: CPU_WORK_MS,
     completedPerSec: async.executions.completedPerSec,
@@ -39,8 +42,11 @@ export async function cpuScenario(ctx: BenchContext, floor: FloorResults): Promi
     syncP50Ms: latency.latency.p50Ms,
     floorSyncP50Ms: floor.cpuHeavy.p50Ms,
     overheadMs: round(latency.latency.p50Ms - floor.cpuHeavy.p50Ms, 2),
+    syncExecutions,
     async,
   };
   say(`  cpu: ${result.completedPerSec}/s vs floor ${result.floorRps}/s (${result.vsFloor}); one run p50 ${result.syncP50Ms} ms vs floor ${result.floorSyncP50Ms} ms`);
+  const phases = syncExecutions.phasesP50Ms;
+  say(`  cpu-sync phases (p50, database): queue wait ${phases.queueWait} ms, sandbox ${phases.sandbox} ms, start → finish ${phases.startToFinish} ms`);
   return result;
 }
