@@ -3,21 +3,28 @@ import type { Redis } from 'ioredis';
 import { LuaScript } from './lua-script';
 
 /**
- * True (1) when nothing can be taken: no job waiting, prioritized or delayed.
- * It then also removes the base marker (member "0"), which every job
- * BullMQ hands out leaves behind so that another worker wakes up; with nothing
- * left to take, that marker would only wake a worker to ask in vain. One
- * script, so a job added at the same time either is seen (and the marker
- * kept) or adds its marker after this removed the old one.
+ * 1 when nothing can be taken: no job waiting, prioritized or delayed. It
+ * then also removes the base marker (member "0"), which every job BullMQ
+ * hands out leaves behind so that another worker wakes up; with nothing left
+ * to take, that marker would only wake a worker to ask in vain. One script,
+ * so a job added at the same time either is seen (and the marker kept) or
+ * adds its marker after this removed the old one. 0 when jobs wait; 2 when
+ * only delayed jobs are there (their timing is BullMQ's fetch's business).
  */
 const NOTHING_TO_TAKE = new LuaScript(
   'kiln-queue-nothing-to-take',
-  `if redis.call('LLEN', KEYS[1]) == 0 and redis.call('ZCARD', KEYS[2]) == 0 and redis.call('ZCARD', KEYS[3]) == 0 then
-  redis.call('ZREM', KEYS[4], '0')
-  return 1
-end
-return 0`,
+  `if redis.call('LLEN', KEYS[1]) > 0 or redis.call('ZCARD', KEYS[2]) > 0 then return 0 end
+if redis.call('ZCARD', KEYS[3]) > 0 then return 2 end
+redis.call('ZREM', KEYS[4], '0')
+return 1`,
 );
+
+/**
+ * After a check found delayed jobs (a cron schedule keeps its next run
+ * there for good), the worker fetches as BullMQ does for this long: the
+ * check would only add a round trip.
+ */
+const CHECK_PAUSE_AFTER_DELAYED_MS = 10_000;
 
 export type PromptWorkerOptions = WorkerOptions & { connection: Redis };
 
@@ -41,7 +48,9 @@ export type PromptWorkerOptions = WorkerOptions & { connection: Redis };
  *    its blocking wait; otherwise BullMQ fetches as usual.
  *
  * Three round trips per job instead of five, none of them before the job
- * starts. A busy worker (its last answer from Redis was a job) skips the
+ * starts. While the queue holds delayed jobs (cron schedules, runs deferred
+ * by their tenant's concurrency limit) the check is left out for a while,
+ * and a job costs BullMQ's five round trips, still none before it starts. A busy worker (its last answer from Redis was a job) skips the
  * check, which would only add a round trip there, and its queue still hands
  * out jobs with each finished one (BullMQ's fetch-next on completion).
  *
@@ -57,6 +66,7 @@ export class PromptWorker extends Worker {
   /** Whether the last answer BullMQ got from Redis (a fetch, a completion's fetch-next, the check) was "no job". */
   private lastAnswerEmpty = true;
   private tookAfterEmpty = false;
+  private checkAgainAt = 0;
   private readonly redis: Redis;
   private readonly forgetTakenJob = (): void => {
     this.justTookJob = false;
@@ -70,7 +80,7 @@ export class PromptWorker extends Worker {
   protected override async moveToActive(token: string, name?: string): Promise<Job> {
     if (this.justTookJob) {
       this.justTookJob = false;
-      this.checkBeforeFetch = this.tookAfterEmpty;
+      this.checkBeforeFetch = this.tookAfterEmpty && Date.now() >= this.checkAgainAt;
       this.fetchCounts.skipped++;
       // BullMQ's own type says Job, but its fetch loop takes undefined as "no job".
       return undefined as unknown as Job;
@@ -104,6 +114,8 @@ export class PromptWorker extends Worker {
 
   private async nothingToTake(): Promise<boolean> {
     const keys = [this.toKey('wait'), this.toKey('prioritized'), this.toKey('delayed'), this.toKey('marker')];
-    return (await NOTHING_TO_TAKE.run<number>(this.redis, keys, [])) === 1;
+    const answer = await NOTHING_TO_TAKE.run<number>(this.redis, keys, []);
+    if (answer === 2) this.checkAgainAt = Date.now() + CHECK_PAUSE_AFTER_DELAYED_MS;
+    return answer === 1;
   }
 }

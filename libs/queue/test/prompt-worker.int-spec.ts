@@ -83,6 +83,26 @@ describe('PromptWorker (real Redis, installed BullMQ)', () => {
     expect(await connections[0]?.zcard(`${redisEnv.prefix}:${name}:marker`)).toBe(0);
   }, 20_000);
 
+  it('stops checking while delayed jobs are there (a cron schedule keeps one for good), and still runs every job', async () => {
+    const { name, queue: q } = queue();
+    const { processor } = tracker();
+    const worker = startWorker((options) => new PromptWorker(name, processor, options));
+    const completed = new Set<string>();
+    worker.on('completed', (job) => completed.add(String(job.id)));
+    await worker.waitUntilReady();
+    await q.add('job', {}, { jobId: 'far-future', delay: 3_600_000 });
+    await waitFor(() => worker.fetchCounts.fetches >= 1);
+
+    for (let i = 0; i < 5; i++) {
+      await q.add('job', { i }, { jobId: `with-delayed-${i}` });
+      await waitFor(() => completed.has(`with-delayed-${i}`));
+    }
+    // One check found the delayed job; the next four jobs went BullMQ's way without one.
+    expect(worker.fetchCounts.emptyChecks).toBe(1);
+    expect(worker.fetchCounts.emptyFound).toBe(0);
+    expect(await q.getDelayedCount()).toBe(1);
+  }, 20_000);
+
   it('runs a burst of jobs, at most its concurrency at a time, each once', async () => {
     const { name, queue: q } = queue();
     let running = 0;
