@@ -1,4 +1,4 @@
-import { type Job, type Processor, Queue, type Worker } from 'bullmq';
+import { Queue, type Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createTestRedisPrefix, eventually } from '@kiln/testing';
 import { PromptWorker } from '../src';
@@ -35,17 +35,13 @@ describe('PromptWorker (real Redis, installed BullMQ)', () => {
     return worker;
   }
 
-  /** Resolves when the processor got the job with this id. */
-  function tracker() {
-    const waiting = new Map<string, (job: Job) => void>();
-    const started: string[] = [];
-    const processor: Processor = (job) => {
-      started.push(String(job.id));
-      waiting.get(String(job.id))?.(job);
-      return Promise.resolve('done');
-    };
-    const startedJob = (id: string) => new Promise<Job>((resolve) => waiting.set(id, resolve));
-    return { processor, started, startedJob };
+  /** A PromptWorker whose jobs do nothing, and the ids of those it completed. */
+  async function startCountingWorker(name: string): Promise<{ worker: PromptWorker; completed: Set<string> }> {
+    const worker = startWorker((options) => new PromptWorker(name, () => Promise.resolve('done'), options));
+    const completed = new Set<string>();
+    worker.on('completed', (job) => completed.add(String(job.id)));
+    await worker.waitUntilReady();
+    return { worker, completed };
   }
 
   afterEach(async () => {
@@ -59,11 +55,7 @@ describe('PromptWorker (real Redis, installed BullMQ)', () => {
 
   it('runs jobs that arrive one by one on an idle queue with one fetch each, and leaves no stale marker', async () => {
     const { name, queue: q } = queue();
-    const { processor } = tracker();
-    const worker = startWorker((options) => new PromptWorker(name, processor, options));
-    const completed = new Set<string>();
-    worker.on('completed', (job) => completed.add(String(job.id)));
-    await worker.waitUntilReady();
+    const { worker, completed } = await startCountingWorker(name);
     // Its first fetch, before any job: the queue is empty.
     await waitFor(() => worker.fetchCounts.fetches === 1);
 
@@ -85,11 +77,7 @@ describe('PromptWorker (real Redis, installed BullMQ)', () => {
 
   it('stops checking while delayed jobs are there (a cron schedule keeps one for good), and still runs every job', async () => {
     const { name, queue: q } = queue();
-    const { processor } = tracker();
-    const worker = startWorker((options) => new PromptWorker(name, processor, options));
-    const completed = new Set<string>();
-    worker.on('completed', (job) => completed.add(String(job.id)));
-    await worker.waitUntilReady();
+    const { worker, completed } = await startCountingWorker(name);
     await q.add('job', {}, { jobId: 'far-future', delay: 3_600_000 });
     await waitFor(() => worker.fetchCounts.fetches >= 1);
 
