@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { QueueName } from '@kiln/queue';
 import { type ApiClient, eventually, KilnStack } from '@kiln/testing';
 import { Queue } from 'bullmq';
@@ -88,7 +89,10 @@ describe('webhooks: crashes and restarts', () => {
     const hook = await receiver();
     await api.post('/v1/webhooks', { url: hook.url() });
     const first = stack.app('worker');
-    const run = await api.post('/v1/runs', { source: 'await new Promise(r => setTimeout(r, 2500)); results.done = true;', timeoutMs: 20_000 });
+    // The first attempt outlasts the test (a fixed pause could end before the kill on a slow machine); the second ends at once.
+    const marker = `first-attempt-${randomUUID()}`;
+    const source = `if (!(await sdk.cache.get('${marker}'))) { await sdk.cache.set('${marker}', true, 300); await new Promise(r => setTimeout(r, 60000)); }\nresults.done = true;`;
+    const run = await api.post('/v1/runs', { source, timeoutMs: 90_000 });
     const id = run.body.executionId as string;
     await hook.waitFor((r) => executionOf(r) === id && eventOf(r) === 'execution.started');
     await stack.startApp('worker');
