@@ -58,10 +58,18 @@ export interface ClaimedExecution {
   webhookDeliveryIds: string[];
 }
 
+/** A script version's source the claiming worker already holds: the claim then does not read it again. */
+export interface KnownSource {
+  scriptId: string;
+  version: number;
+  source: string;
+}
+
 interface ClaimRequest {
   id: string;
   workerId: string;
   reclaimRunning: boolean;
+  knownSource?: KnownSource;
 }
 
 export interface FinishedUpdate {
@@ -194,7 +202,8 @@ export class ExecutionRepository {
     for (const [workerId, requests] of byWorker) {
       const ids = requests.map((r) => r.id);
       const reclaimable = requests.filter((r) => r.reclaimRunning).map((r) => r.id);
-      for (const [id, row] of await this.claimMany(ids, workerId, reclaimable)) claimed.set(id, row);
+      const known = new Map(requests.flatMap((r) => (r.knownSource ? [[r.id, r.knownSource] as const] : [])));
+      for (const [id, row] of await this.claimMany(ids, workerId, reclaimable, known)) claimed.set(id, row);
     }
     return items.map((item) => claimed.get(item.id) ?? null);
   }, GROUP);
@@ -302,8 +311,12 @@ export class ExecutionRepository {
    * passes false, so a second job for the same execution (the reconciler
    * re-adding a run that waits in a batch job) never starts it twice.
    */
-  async claim(id: string, workerId: string, options: { reclaimRunning: boolean } = { reclaimRunning: true }): Promise<ClaimedExecution | null> {
-    return this.claims.submit({ id, workerId, reclaimRunning: options.reclaimRunning });
+  async claim(
+    id: string,
+    workerId: string,
+    options: { reclaimRunning: boolean; knownSource?: KnownSource } = { reclaimRunning: true },
+  ): Promise<ClaimedExecution | null> {
+    return this.claims.submit({ id, workerId, reclaimRunning: options.reclaimRunning, ...(options.knownSource ? { knownSource: options.knownSource } : {}) });
   }
 
   /**
@@ -311,7 +324,13 @@ export class ExecutionRepository {
    * worker's group commit sends when several runs start at once. Executions
    * that cannot be claimed are absent from the map.
    */
-  async claimMany(ids: readonly string[], workerId: string, reclaimable: readonly string[] = ids): Promise<Map<string, ClaimedExecution>> {
+  async claimMany(
+    ids: readonly string[],
+    workerId: string,
+    reclaimable: readonly string[] = ids,
+    known: ReadonlyMap<string, KnownSource> = new Map(),
+  ): Promise<Map<string, ClaimedExecution>> {
+    const knownIds = [...known.keys()];
     // attempts becomes 1 on the first claim only: a re-claim after a worker
     // crash, or the continuation after an approval, starts nothing new, so
     // execution.started goes out once per execution.
@@ -330,11 +349,15 @@ export class ExecutionRepository {
        SELECT e.id::text, e.tenant_id::text, e.script_id::text, e.script_version, e.api_key_id::text, e.trigger, e.input,
               e.metadata, e.adhoc_source, e.timeout_ms, e.memory_mb, e.attempts, e.approval, e.approval_status,
               e.approval_comment, e.chain_depth, e.created_at, e.started_at, e.queue_wait_ms,
-              (SELECT v.source FROM script_versions v WHERE v.script_id = e.script_id AND v.version = e.script_version) AS source,
+              -- A source the worker holds is not read (nor detoasted): only whether its version still exists.
+              CASE WHEN k.id IS NULL THEN v.source END AS source, v.script_id IS NOT NULL AS version_exists,
               (SELECT s.env_enc FROM scripts s WHERE s.id = e.script_id) AS env_enc,
               ${outboxIdsOf('e')}
-         FROM upd e`,
-        [ids, workerId, reclaimable],
+         FROM upd e
+         LEFT JOIN script_versions v ON v.script_id = e.script_id AND v.version = e.script_version
+         LEFT JOIN unnest($4::uuid[], $5::uuid[], $6::int[]) AS k(id, script_id, version)
+           ON k.id = e.id AND k.script_id = e.script_id AND k.version = e.script_version`,
+        [ids, workerId, reclaimable, knownIds, knownIds.map((id) => known.get(id)?.scriptId), knownIds.map((id) => known.get(id)?.version)],
       ),
     );
     const claimed = new Map<string, ClaimedExecution>();
@@ -349,7 +372,7 @@ export class ExecutionRepository {
         input: r.input ?? null,
         metadata: r.metadata ?? null,
         adhocSource: (r.adhoc_source as string | null) ?? null,
-        source: (r.source as string | null) ?? null,
+        source: (r.source as string | null) ?? (r.version_exists ? (known.get(r.id as string)?.source ?? null) : null),
         envEnc: (r.env_enc as string | null) ?? null,
         timeoutMs: r.timeout_ms as number,
         memoryMb: r.memory_mb as number,

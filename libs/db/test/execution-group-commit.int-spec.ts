@@ -164,4 +164,25 @@ describe('execution group commit (real PostgreSQL)', () => {
     expect(await repo.confirmStatus(randomUUID(), row.id)).toBeNull();
     expect(await repo.confirmStatus(tenantId, uuidv7())).toBeNull();
   });
+
+  it('does not read a script version the worker holds, yet still tells a version that is gone', async () => {
+    const scriptId = randomUUID();
+    await db.pool.query(`INSERT INTO scripts (id, tenant_id, name, current_version, updated_at) VALUES ($1, $2, $3, 2, now())`, [scriptId, tenantId, `s-${scriptId}`]);
+    await db.pool.query(
+      `INSERT INTO script_versions (id, script_id, tenant_id, version, source) VALUES ($1, $3, $4, 1, 'stored one'), ($2, $3, $4, 2, 'stored two')`,
+      [randomUUID(), randomUUID(), scriptId, tenantId],
+    );
+    const ofVersion = (version: number): NewExecution => ({ ...execution(null), scriptId, scriptVersion: version, adhocSource: null });
+    const [held, otherVersion, unheld, gone] = [ofVersion(2), ofVersion(1), ofVersion(2), ofVersion(3)];
+    await repo.insertMany([held, otherVersion, unheld, gone]);
+    // The held text differs from the stored one only so that the test can tell which of the two came back.
+    const knownSource = { scriptId, version: 2, source: 'held two' };
+    const claimed = await Promise.all([
+      repo.claim(held.id, 'w-src', { reclaimRunning: false, knownSource }),
+      repo.claim(otherVersion.id, 'w-src', { reclaimRunning: false, knownSource }),
+      repo.claim(unheld.id, 'w-src', { reclaimRunning: false }),
+      repo.claim(gone.id, 'w-src', { reclaimRunning: false, knownSource: { ...knownSource, version: 3 } }),
+    ]);
+    expect(claimed.map((c) => c?.source)).toEqual(['held two', 'stored one', 'stored two', null]);
+  });
 });

@@ -18,11 +18,20 @@ export const JobName = {
   WebhookDeliver: 'webhook.deliver',
 } as const;
 
+/**
+ * The script version a run is of (ids only, like the rest): a worker that
+ * holds that version's source claims the run without reading it again.
+ * Optional: without it the claim reads the source, as it always may.
+ */
+export const scriptVersionRef = z.object({ id: z.string().uuid(), version: z.number().int().positive() });
+export type ScriptVersionRef = z.infer<typeof scriptVersionRef>;
+
 export const executionRunPayload = z.object({
   executionId: z.string().uuid(),
   // Lets the worker's per-tenant concurrency gate act before the claim;
   // optional so jobs from older producers still run (the gate reads it then).
   tenantId: z.string().uuid().optional(),
+  script: scriptVersionRef.optional(),
 });
 export type ExecutionRunPayload = z.infer<typeof executionRunPayload>;
 
@@ -31,7 +40,7 @@ export const MAX_RUNS_PER_BATCH = 16;
 
 export const executionBatchPayload = z.object({
   runs: z
-    .array(z.object({ executionId: z.string().uuid(), tenantId: z.string().uuid() }))
+    .array(z.object({ executionId: z.string().uuid(), tenantId: z.string().uuid(), script: scriptVersionRef.optional() }))
     .min(1)
     .max(MAX_RUNS_PER_BATCH),
 });

@@ -9,6 +9,7 @@ import {
   type EventDispatchPayload,
   type ExecutionBatchPayload,
   type ExecutionRunPayload,
+  type ScriptVersionRef,
 } from './contracts';
 import { LuaScript } from './lua-script';
 
@@ -53,8 +54,15 @@ export class ExecutionQueue {
   }
 
   /** jobId = executionId (plus a suffix for continuations), so a replayed enqueue is a no-op. */
-  async enqueueRun(executionId: string, options: { jobIdSuffix?: string; delayMs?: number; tenantId?: string } = {}): Promise<void> {
-    const payload: ExecutionRunPayload = { executionId, ...(options.tenantId ? { tenantId: options.tenantId } : {}) };
+  async enqueueRun(
+    executionId: string,
+    options: { jobIdSuffix?: string; delayMs?: number; tenantId?: string; script?: ScriptVersionRef | null } = {},
+  ): Promise<void> {
+    const payload: ExecutionRunPayload = {
+      executionId,
+      ...(options.tenantId ? { tenantId: options.tenantId } : {}),
+      ...(options.script ? { script: options.script } : {}),
+    };
     await this.queue.add(JobName.ExecutionRun, payload, {
       ...this.runOptions,
       // BullMQ refuses custom ids with one ':' (it reserves them for repeatable jobs).
@@ -70,14 +78,14 @@ export class ExecutionQueue {
    * commands whatever it carries, so under load this is what keeps the queue
    * from being the most expensive part of a run.
    */
-  enqueueNewRun(executionId: string, tenantId: string): Promise<void> {
-    return this.newRuns.submit({ executionId, tenantId });
+  enqueueNewRun(executionId: string, tenantId: string, script?: ScriptVersionRef | null): Promise<void> {
+    return this.newRuns.submit({ executionId, tenantId, ...(script ? { script } : {}) });
   }
 
   private async addNewRuns(runs: NewRun[]): Promise<void[]> {
     const [first] = runs;
     if (runs.length === 1 && first) {
-      await this.enqueueRun(first.executionId, { tenantId: first.tenantId });
+      await this.enqueueRun(first.executionId, { tenantId: first.tenantId, script: first.script });
     } else if (first) {
       const payload: ExecutionBatchPayload = { runs };
       // Batch ids never collide with an execution's own job id (`batch.` + a UUID).

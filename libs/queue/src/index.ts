@@ -6,6 +6,7 @@ export {
   executionBatchPayload,
   executionRunPayload,
   MAX_RUNS_PER_BATCH,
+  scriptVersionRef,
   webhookDeliverPayload,
   type CronTickPayload,
   type EventDispatchPayload,
@@ -13,6 +14,7 @@ export {
   type ExecutionCancelMessage,
   type ExecutionDoneMessage,
   type ExecutionRunPayload,
+  type ScriptVersionRef,
   type WebhookDeliverPayload,
 } from './contracts';
 export { ExecutionQueue, cronSchedulerId, type ExecutionQueueOptions } from './execution-queue';

@@ -66,4 +66,20 @@ describe('ExecutionQueue.enqueueNewRun (real Redis)', () => {
       expect(job.id).toBe(`batch.${runs[0]?.executionId}`);
     }
   });
+
+  it('carries the script version a run is of, alone and in a batch, and nothing for an ad-hoc run', async () => {
+    const tenantId = randomUUID();
+    const script = { id: randomUUID(), version: 3 };
+    const alone = randomUUID();
+    await queue.enqueueNewRun(alone, tenantId, script);
+    const together = Array.from({ length: 8 }, () => randomUUID());
+    await Promise.all(together.map((id, i) => queue.enqueueNewRun(id, tenantId, i % 2 === 0 ? script : null)));
+    const scriptOf = new Map<string, unknown>();
+    for (const job of await queue.queue.getJobs(['wait'])) {
+      const runs = job.name === JobName.ExecutionBatch ? executionBatchPayload.parse(job.data).runs : [executionRunPayload.parse(job.data)];
+      for (const run of runs) scriptOf.set(run.executionId, run.script);
+    }
+    expect(scriptOf.get(alone)).toEqual(script);
+    expect(together.map((id) => scriptOf.get(id))).toEqual(together.map((_, i) => (i % 2 === 0 ? script : undefined)));
+  });
 });

@@ -4,13 +4,16 @@ import { jsonHoldsUnstorable, SecretBox, toExecutionView, type ExecutionError } 
 import { ExecutionRepository, type ClaimedExecution, type FinishedExecution, type FinishedUpdate } from '@kiln/db';
 import { traceStep, type Logger } from '@kiln/observability';
 import { InjectConfig, InjectLogger } from '@kiln/platform';
-import { ExecutionSignals, WebhookQueue } from '@kiln/queue';
+import { ExecutionSignals, WebhookQueue, type ScriptVersionRef } from '@kiln/queue';
 import { SandboxPool, type RunOutcome } from '@kiln/sandbox';
 import { HostCapabilities } from './host-capabilities';
+import { ScriptSourceCache, scriptVersionKey } from './script-source-cache';
 import { StepRecorder } from './step-recorder';
 
 /** The finished execution rides along on the done signal when at most this big. */
 const MAX_VIEW_BYTES = 64 * 1024;
+/** Script-version sources a worker keeps (UTF-16 bytes). */
+const SOURCE_CACHE_BYTES = 64 * 1024 * 1024;
 
 /** Thrown for failures that are not the script's: BullMQ retries the job. */
 export class RetryableRunError extends Error {
@@ -33,6 +36,17 @@ export interface RunAttempt {
   reclaimRunning: boolean;
 }
 
+export interface RunOptions {
+  /**
+   * The tenant slot the run holds: released as the run's outcome is
+   * announced, so that its Redis command shares the done signal's write;
+   * the caller still releases it when the run ends otherwise.
+   */
+  releaseSlot?: () => Promise<void>;
+  /** The script version the job says the run is of (a hint: the claimed row decides). */
+  script?: ScriptVersionRef;
+}
+
 /**
  * One execution, start to end: claim the row (a cancelled or finished one is
  * skipped), run it in the sandbox, record the outcome in one statement, and
@@ -51,14 +65,17 @@ export class ExecutionRunner {
     private readonly webhooks: WebhookQueue,
   ) {}
 
-  /**
-   * `releaseSlot` (the tenant slot the run holds) is called as the run's
-   * outcome is announced, so that its Redis command shares the done
-   * signal's write; the caller still releases it when the run ends otherwise.
-   */
-  async run(executionId: string, attempt: RunAttempt, releaseSlot?: () => Promise<void>): Promise<RunResult> {
-    const claimed = await this.executions.claim(executionId, this.config.worker.id, { reclaimRunning: attempt.reclaimRunning });
+  private readonly sources = new ScriptSourceCache(SOURCE_CACHE_BYTES);
+
+  async run(executionId: string, attempt: RunAttempt, options: RunOptions = {}): Promise<RunResult> {
+    const { releaseSlot, script } = options;
+    const heldSource = script ? this.sources.get(script.id, script.version) : undefined;
+    const claimed = await this.executions.claim(executionId, this.config.worker.id, {
+      reclaimRunning: attempt.reclaimRunning,
+      ...(script && heldSource !== undefined ? { knownSource: { scriptId: script.id, version: script.version, source: heldSource } } : {}),
+    });
     if (!claimed) return 'skipped';
+    if (claimed.source !== null && claimed.scriptId && claimed.scriptVersion !== null) this.sources.set(claimed.scriptId, claimed.scriptVersion, claimed.source);
     traceStep('worker.claimed', executionId);
     void this.notifyWebhooks(claimed.webhookDeliveryIds);
     const log = this.logger.child({ executionId, tenantId: claimed.tenantId, scriptId: claimed.scriptId, attempt: attempt.number });
@@ -72,6 +89,10 @@ export class ExecutionRunner {
       runId: claimed.id,
       isolationKey: claimed.tenantId,
       source,
+      // A script version's source never changes: a sandbox process that ran it keeps it.
+      ...(claimed.adhocSource === null && claimed.scriptId && claimed.scriptVersion !== null
+        ? { sourceKey: scriptVersionKey(claimed.scriptId, claimed.scriptVersion) }
+        : {}),
       entry: claimed.approvalStatus === 'approved' ? 'onApproved' : 'main',
       globals: this.globalsFor(claimed),
       limits: {

@@ -13,6 +13,7 @@ import {
   QueueName,
   waitForRedis,
   type ExecutionBatchPayload,
+  type ScriptVersionRef,
 } from '@kiln/queue';
 import { SandboxPool } from '@kiln/sandbox';
 import type { Job, Worker } from 'bullmq';
@@ -91,14 +92,14 @@ export class ExecutionWorker implements OnApplicationBootstrap, OnApplicationShu
   private async process(job: Job, token?: string): Promise<unknown> {
     switch (job.name) {
       case JobName.ExecutionRun: {
-        const { executionId, tenantId } = executionRunPayload.parse(job.data);
+        const { executionId, tenantId, script } = executionRunPayload.parse(job.data);
         traceStep('worker.taken', executionId);
         return this.withRunSlot(async () => {
           // Per-tenant concurrency: when the tenant is full, the job goes back to the queue still pending (DelayedError).
           const slot = await this.gate.enter(job, token, executionId, tenantId);
           traceStep('worker.tenant-slot', executionId);
           try {
-            return await this.runOne(executionId, attemptOf(job), slot);
+            return await this.runOne(executionId, attemptOf(job), slot, script);
           } finally {
             await slot.release();
           }
@@ -125,12 +126,12 @@ export class ExecutionWorker implements OnApplicationBootstrap, OnApplicationShu
   private async runBatch(job: Job, runs: ExecutionBatchPayload['runs']): Promise<Record<string, number>> {
     const attempt = attemptOf(job);
     const settled = await Promise.allSettled(
-      runs.map(({ executionId, tenantId }) =>
+      runs.map(({ executionId, tenantId, script }) =>
         this.withRunSlot(async (): Promise<RunResult | 'deferred'> => {
-          const slot = await this.gate.enterFromBatch(executionId, tenantId, job.timestamp);
+          const slot = await this.gate.enterFromBatch(executionId, tenantId, job.timestamp, script);
           if (!slot) return 'deferred';
           try {
-            return await this.runOne(executionId, attempt, slot);
+            return await this.runOne(executionId, attempt, slot, script);
           } finally {
             await slot.release();
           }
@@ -145,9 +146,9 @@ export class ExecutionWorker implements OnApplicationBootstrap, OnApplicationShu
   }
 
   /** The slot is released once: with the done signal, or by the caller's `finally` when the run ends otherwise. */
-  private async runOne(executionId: string, attempt: RunAttempt, slot: TenantSlot): Promise<RunResult> {
+  private async runOne(executionId: string, attempt: RunAttempt, slot: TenantSlot, script: ScriptVersionRef | undefined): Promise<RunResult> {
     try {
-      return await this.runner.run(executionId, attempt, () => slot.release());
+      return await this.runner.run(executionId, attempt, { releaseSlot: () => slot.release(), ...(script ? { script } : {}) });
     } catch (err) {
       // Infrastructure failure (database, Redis) or a crashed sandbox: BullMQ retries the job.
       if (!(err instanceof RetryableRunError)) this.logger.error({ err, executionId }, 'execution attempt failed');

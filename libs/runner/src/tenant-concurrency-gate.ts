@@ -3,7 +3,7 @@ import type { KilnConfig } from '@kiln/config';
 import { TenantRepository, UsageRepository } from '@kiln/db';
 import { type Counter, type Logger, Registry, registeredCounter } from '@kiln/observability';
 import { InjectConfig, InjectLogger, InjectRedis } from '@kiln/platform';
-import { ExecutionQueue, InvalidationBus } from '@kiln/queue';
+import { ExecutionQueue, InvalidationBus, type ScriptVersionRef } from '@kiln/queue';
 import { DelayedError, Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { TenantSlots } from './tenant-slots';
@@ -91,12 +91,12 @@ export class TenantConcurrencyGate implements OnApplicationBootstrap {
    * comes back. `acceptedAt` (the batch job's timestamp) keeps its place in
    * the tenant's line.
    */
-  async enterFromBatch(executionId: string, tenantId: string, acceptedAt: number): Promise<TenantSlot | null> {
+  async enterFromBatch(executionId: string, tenantId: string, acceptedAt: number, script?: ScriptVersionRef): Promise<TenantSlot | null> {
     const limit = await this.limitOf(tenantId);
     const ref = { id: executionId, timestamp: acceptedAt };
     const acquired = await this.slots.acquire(tenantId, executionId, ref, limit, this.leaseMs);
     if (acquired.taken) return this.hold(tenantId, executionId, limit);
-    await this.queue.enqueueRun(executionId, { tenantId, delayMs: this.deferDelay(acquired.ahead, limit) });
+    await this.queue.enqueueRun(executionId, { tenantId, script, delayMs: this.deferDelay(acquired.ahead, limit) });
     await this.deferred(tenantId, ref, limit);
     return null;
   }

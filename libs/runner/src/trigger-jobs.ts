@@ -124,7 +124,7 @@ export class TriggerJobs {
     // Also on a replay: the first attempt may have died between the insert and
     // the enqueue. jobId = executionId makes a second enqueue a no-op, and a
     // finished execution's job is skipped by the claim.
-    await this.queue.enqueueRun(created.id, { tenantId: script.tenantId });
+    await this.queue.enqueueRun(created.id, { tenantId: script.tenantId, script: { id: script.id, version: script.currentVersion } });
     return created;
   }
 }

@@ -32,6 +32,11 @@ export interface RunRequest {
   /** Runs with the same key (a tenant) may reuse each other's isolates, one at a time. */
   isolationKey: string;
   source: string;
+  /**
+   * Names `source` for good (a script version: the same key never stands
+   * for other code). A child that already holds it gets the key alone.
+   */
+  sourceKey?: string;
   entry: RunEntry;
   globals: RunGlobals;
   limits: SandboxLimits;
@@ -92,6 +97,8 @@ export interface SandboxPoolOptions {
   childExecArgv?: string[];
   /** The children's whole environment; nothing of the worker's is inherited. */
   childEnv?: Record<string, string>;
+  /** Sources (runs with a `sourceKey`) each child keeps, in UTF-16 bytes; default 32 MiB. */
+  sourceCacheBytes?: number;
   logger?: SandboxLogger;
 }
 

@@ -197,3 +197,47 @@ describe('sandbox pool: processes', () => {
     }
   });
 });
+
+describe('sandbox pool: kept sources', () => {
+  const emit = (label: string) => `module.exports = () => ({ label: '${label}' });`;
+  const labelOf = (outcome: RunOutcome) => (outcome.status === 'completed' ? (outcome.output as { label: string }).label : outcome.status);
+
+  // A key names one source for good, so a child that holds it runs what it holds: a second source under the
+  // same key can only show up if the run carried it, i.e. if the pool did not know the child held the key.
+  it('sends a kept source once per child, and again after the budget pushed it out', async () => {
+    const pool = new SandboxPool({ processes: 1, runsPerProcess: 1, sourceCacheBytes: emit('first').length * 2 * 2 });
+    await pool.start();
+    try {
+      const run = (key: string, label: string) => pool.run({ ...request(emit(label)), sourceKey: key });
+      expect(labelOf(await run('script-1:1', 'first'))).toBe('first');
+      expect(labelOf(await run('script-1:1', 'other'))).toBe('first');
+      expect(labelOf(await run('script-2:1', 'secnd'))).toBe('secnd');
+      expect(labelOf(await run('script-1:1', 'other'))).toBe('first');
+      // A third key exceeds the two-source budget: the least recently used (script-2) goes.
+      expect(labelOf(await run('script-3:1', 'third'))).toBe('third');
+      expect(labelOf(await run('script-2:1', 'again'))).toBe('again');
+      // Without a key nothing is kept.
+      expect(labelOf(await pool.run(request(emit('plain'))))).toBe('plain');
+    } finally {
+      await pool.close(0);
+    }
+  });
+
+  it('sends the source again to a child that replaced a dead one', async () => {
+    const pool = new SandboxPool({ processes: 1, runsPerProcess: 1 });
+    await pool.start();
+    try {
+      expect(labelOf(await pool.run({ ...request(emit('first')), sourceKey: 'script-1:1' }))).toBe('first');
+      // Killed mid-run: its outcome comes back once the pool has seen the process die.
+      const { host, running } = signallingHost();
+      const killed = pool.run(request(SPIN, { host }));
+      await running;
+      signalOnlyChild(pool, 'SIGKILL');
+      expect((await killed).status).not.toBe('completed');
+      expect(labelOf(await pool.run({ ...request(emit('fresh')), sourceKey: 'script-1:1' }))).toBe('fresh');
+    } finally {
+      await pool.close(0);
+    }
+  });
+});
+

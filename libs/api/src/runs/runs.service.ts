@@ -134,7 +134,7 @@ export class RunsService {
     }
 
     try {
-      await this.queue.enqueueNewRun(id, command.tenantId);
+      await this.queue.enqueueNewRun(id, command.tenantId, scriptId && scriptVersion !== null ? { id: scriptId, version: scriptVersion } : null);
     } catch (err) {
       waiter?.cancel();
       this.logger.error({ err, executionId: id, tenantId: command.tenantId }, 'enqueue failed; run not accepted');

@@ -5,6 +5,7 @@
  */
 import { parseParentMessage, type ChildMessage } from '../protocol/ipc.types';
 import { Outbox, OUTBOX_IDLE_MS, unbatch, type BatchMessage } from '../protocol/outbox';
+import { SourceStore } from '../protocol/source-ledger';
 import { CHILD_IDLE_ISOLATES } from '../pool/placement';
 import { IsolateCache } from './isolate-cache';
 import { RunSession } from './run-session';
@@ -28,6 +29,7 @@ function main(): void {
   // Before a catastrophic abort, report what already finished.
   const isolates = new IsolateCache({ maxIdle: CHILD_IDLE_ISOLATES, idleTtlMs: 60_000, maxUses: 500, beforeAbort: () => outbox.flush() });
   const sessions = new Map<string, RunSession>();
+  const sources = new SourceStore();
 
   process.on('message', (raw: unknown) => {
     for (const message of unbatch(raw)) handle(message);
@@ -40,7 +42,13 @@ function main(): void {
       case 'run': {
         const { runId } = message;
         if (sessions.has(runId)) return;
-        const session = new RunSession(message, {
+        const source = sources.resolve(message);
+        if (source === undefined) {
+          // The pool's ledger says otherwise; it forgets the key on this answer and sends the source next time.
+          send({ t: 'done', runId, outcome: { status: 'crashed', message: `the sandbox process does not hold source ${message.sourceKey ?? '(none)'}`, logs: [], logsTruncated: false, durationMs: 0 } });
+          return;
+        }
+        const session = new RunSession({ ...message, source }, {
           isolates,
           sendHostCall: (callId, op, argsJson) => send({ t: 'host', runId, callId, op, argsJson }),
           onDone: (outcome) => {

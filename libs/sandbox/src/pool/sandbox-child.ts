@@ -2,10 +2,13 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { parseChildMessage, type ChildMessage, type ParentMessage } from '../protocol/ipc.types';
 import { Outbox, OUTBOX_IDLE_MS, unbatch, type BatchMessage } from '../protocol/outbox';
 import type { ChildEntry } from './child-entry';
+import { SourceLedger } from '../protocol/source-ledger';
 import { CHILD_IDLE_ISOLATES, RecentKeys } from './placement';
 
 const STDERR_TAIL_BYTES = 4096;
 const DISCONNECT_GRACE_MS = 2000;
+/** Script sources a child keeps by default (UTF-16 bytes): a hundred large bundles, or thousands of small scripts. */
+export const CHILD_SOURCE_CACHE_BYTES = 32 * 1024 * 1024;
 
 export interface SandboxChildEvents {
   onMessage(child: SandboxChild, message: Exclude<ChildMessage, { t: 'ready' }>): void;
@@ -18,6 +21,8 @@ export class SandboxChild {
   readonly runs = new Set<string>();
   /** Isolation keys of the latest runs here: the child likely holds idle isolates for them. */
   readonly recentKeys = new RecentKeys(CHILD_IDLE_ISOLATES);
+  /** The script sources this process holds, so a run of one of them sends its key alone. */
+  readonly sources: SourceLedger;
   private readonly proc: ChildProcess;
   private readyFlag = false;
   private exitedFlag = false;
@@ -28,7 +33,8 @@ export class SandboxChild {
   /** Runs, cancels and host results of one event-loop turn go out as one send (at once after a quiet millisecond). */
   private readonly outbox = new Outbox<ParentMessage>((message) => this.write(message), { idleMs: OUTBOX_IDLE_MS });
 
-  constructor(entry: ChildEntry, env: Record<string, string>, events: SandboxChildEvents) {
+  constructor(entry: ChildEntry, env: Record<string, string>, events: SandboxChildEvents, sourceCacheBytes = CHILD_SOURCE_CACHE_BYTES) {
+    this.sources = new SourceLedger(sourceCacheBytes);
     this.proc = fork(entry.modulePath, [], {
       execArgv: entry.execArgv,
       env,

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { ChildMessage } from '../protocol/ipc.types';
+import type { ChildMessage, ParentMessage } from '../protocol/ipc.types';
 import type { RunOutcome, RunRequest, SandboxLimits, SandboxPoolOptions, SandboxStats } from '../sandbox.types';
 import { resolveChildEntry, type ChildEntry } from './child-entry';
 import { HostGate } from './host-gate';
@@ -178,6 +178,7 @@ export class SandboxPool {
         onMessage: (from, message) => this.onChildMessage(from, message),
         onExit: (from, code, signal) => this.onChildExit(from, code, signal),
       },
+      this.options.sourceCacheBytes,
     );
     this.children.add(child);
     child.whenReady().then(
@@ -233,7 +234,7 @@ export class SandboxPool {
       t: 'run',
       runId: req.runId,
       isolationKey: req.isolationKey,
-      source: req.source,
+      ...this.sourceFields(child, req),
       entry: req.entry,
       globalsJson: queued.globalsJson,
       limits: {
@@ -244,6 +245,17 @@ export class SandboxPool {
         maxRequests: limits.maxRequests,
       },
     });
+  }
+
+  private sourceFields(child: SandboxChild, req: RunRequest): Pick<Extract<ParentMessage, { t: 'run' }>, 'source' | 'sourceKey' | 'keepSource' | 'forgetSources'> {
+    if (!req.sourceKey) return { source: req.source };
+    const plan = child.sources.plan(req.sourceKey, req.source);
+    return {
+      sourceKey: req.sourceKey,
+      ...(plan.sendSource ? { source: req.source } : {}),
+      ...(plan.keep ? { keepSource: true } : {}),
+      ...(plan.forget.length > 0 ? { forgetSources: plan.forget } : {}),
+    };
   }
 
   private onWatchdog(run: ActiveRun): void {
@@ -261,6 +273,7 @@ export class SandboxPool {
     // A child may only speak about its own runs.
     if (!run || run.child !== child) return;
     if (message.t === 'done') {
+      if (message.outcome.status === 'crashed' && run.req.sourceKey) child.sources.drop(run.req.sourceKey);
       this.finish(run, outcomeFromWire(message.outcome, performance.now() - run.startedAt));
       return;
     }

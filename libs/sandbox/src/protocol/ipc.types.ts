@@ -6,7 +6,13 @@ export type ParentMessage =
       t: 'run';
       runId: string;
       isolationKey: string;
-      source: string;
+      /** Left out when the child holds `sourceKey`'s source (see SourceLedger). */
+      source?: string;
+      sourceKey?: string;
+      /** Keep `source` under `sourceKey` for later runs. */
+      keepSource?: boolean;
+      /** Sources the child must drop first. */
+      forgetSources?: string[];
       entry: RunEntry;
       globalsJson: string;
       limits: SandboxLimits;
