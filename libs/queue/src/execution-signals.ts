@@ -4,6 +4,14 @@ import type { ExecutionCancelMessage, ExecutionDoneMessage } from './contracts';
 
 type Waiter = (message: ExecutionDoneMessage) => void;
 
+/** What a finished run announces: an ExecutionDoneMessage whose view is already JSON. */
+export interface DoneSignal {
+  executionId: string;
+  status: string;
+  /** JSON of the execution view; it must be valid JSON (it is spliced into the message as is). */
+  viewJson?: string;
+}
+
 /**
  * Redis pub/sub between workers and gateways: "this execution finished"
  * (wait mode answers at once, without polling PostgreSQL) and "cancel this
@@ -43,9 +51,11 @@ export class ExecutionSignals {
    * one write to Redis (CommandCoalescer), and so do the Redis commands
    * `alongWith` issues synchronously on the same connection.
    */
-  async publishDone(message: ExecutionDoneMessage, alongWith?: () => Promise<unknown>): Promise<void> {
+  async publishDone(message: DoneSignal, alongWith?: () => Promise<unknown>): Promise<void> {
     const coalescer = CommandCoalescer.for(this.publisher);
-    const payload = `${message.executionId} ${JSON.stringify(message)}`;
+    // The view arrives serialized (the worker measured it that way): spliced in, not stringified twice.
+    const view = message.viewJson === undefined ? '' : `,"view":${message.viewJson}`;
+    const payload = `${message.executionId} {"executionId":${JSON.stringify(message.executionId)},"status":${JSON.stringify(message.status)}${view}}`;
     // `alongWith`'s Redis calls on this connection (a tenant-slot release) share the signal's write.
     await coalescer.together(() => Promise.all([coalescer.call('publish', this.doneChannel, payload), alongWith?.()]));
   }

@@ -18,7 +18,7 @@ export {
   type WebhookDeliverPayload,
 } from './contracts';
 export { ExecutionQueue, cronSchedulerId, type ExecutionQueueOptions } from './execution-queue';
-export { ExecutionSignals } from './execution-signals';
+export { ExecutionSignals, type DoneSignal } from './execution-signals';
 export { createRedis, waitForRedis, type RedisRole } from './redis-connection';
 export { InvalidationBus, type InvalidationMessage } from './invalidation-bus';
 export { WebhookQueue, type ScheduledDelivery, type WebhookQueueOptions } from './webhook-queue';

@@ -202,12 +202,12 @@ export class ExecutionRunner {
     // A waiting caller is told at once, not after the webhook jobs are queued.
     await Promise.all([
       this.notifyWebhooks(finished.webhookDeliveryIds),
-      this.signals.publishDone({ executionId: claimed.id, status: finished.status, view: this.viewIfSmall(claimed, update, finished) }, releaseSlot),
+      this.signals.publishDone({ executionId: claimed.id, status: finished.status, viewJson: this.viewJsonIfSmall(claimed, update, finished) }, releaseSlot),
     ]);
     return update.status;
   }
 
-  private viewIfSmall(claimed: ClaimedExecution, update: FinishedUpdate, finished: FinishedExecution): unknown {
+  private viewJsonIfSmall(claimed: ClaimedExecution, update: FinishedUpdate, finished: FinishedExecution): string | undefined {
     const view = toExecutionView({
       id: claimed.id,
       status: finished.status,
@@ -234,7 +234,7 @@ export class ExecutionRunner {
     });
     // retryOf is not part of the claim, and a NUL or lone surrogate was stored as U+FFFD: let the gateway read the row when either matters.
     const json = JSON.stringify(view);
-    return json.length <= MAX_VIEW_BYTES && !claimedIsRetry(claimed) && !jsonHoldsUnstorable(json) ? view : undefined;
+    return json.length <= MAX_VIEW_BYTES && !claimedIsRetry(claimed) && !jsonHoldsUnstorable(json) ? json : undefined;
   }
 }
 
