@@ -23,7 +23,7 @@ import { memoryScenario } from './scenarios/memory';
 import { scalingScenario } from './scenarios/scaling';
 import { syncScenario } from './scenarios/sync';
 import { webhookScenario } from './scenarios/webhook';
-import { calibrateCpuLoop, cpuSource, SUM_SOURCE } from './scripts';
+import { bundleSource, calibrateCpuLoop, cpuSource, SUM_SOURCE } from './scripts';
 import { adminQuery, BenchStack, dropStaleBenchDatabases, postgresTransport, withDatabase } from './stack';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -32,6 +32,7 @@ const ROOT = path.resolve(__dirname, '..', '..', '..');
 const benchScripts = (cpu: string): Record<string, string> => ({
   warmup: SUM_SOURCE,
   sync: SUM_SOURCE,
+  bundle: bundleSource(),
   async: SUM_SOURCE,
   cpu,
   cost: SUM_SOURCE,
@@ -142,6 +143,7 @@ async function main(): Promise<number> {
     settings: { ...s, stackEnv: {}, floorIsolates: null, cpuLoopIterations: null },
     floor: null,
     sync: null,
+    bundle: null,
     async: null,
     cpuHeavy: null,
     cost: null,
@@ -234,6 +236,15 @@ async function main(): Promise<number> {
     });
 
     if (wanted('sync')) results.sync = await attempt('sync', () => syncScenario(ctx));
+    if (wanted('bundle')) {
+      const runs = { scenario: 'bundle', script: 'bundle', requests: s.bundleRequests, warmupRequests: Math.max(5, Math.round(s.bundleRequests / 10)) };
+      const bundle = await attempt('bundle', () => syncScenario(ctx, runs));
+      if (bundle) {
+        const sourceBytes = Buffer.byteLength(bundleSource());
+        const cpuVsOneLine = results.sync && results.sync.cpuMsPerRun > 0 ? round(bundle.cpuMsPerRun / results.sync.cpuMsPerRun, 2) : null;
+        results.bundle = { ...bundle, sourceBytes, cpuVsOneLine };
+      }
+    }
     if (wanted('async')) {
       const window = await attempt('async', () => asyncWindow(ctx, 'async', 'async', s.asyncDurationMs));
       if (window) {
@@ -257,6 +268,7 @@ async function main(): Promise<number> {
 
     for (const [name, errors, samples] of [
       ['sync', results.sync?.errors, results.sync?.load.errorSamples],
+      ['bundle', results.bundle?.errors, results.bundle?.load.errorSamples],
       ['async', results.async?.window.errors, results.async?.window.errorSamples],
       ['cpu', results.cpuHeavy?.async.errors, results.cpuHeavy?.async.errorSamples],
     ] as const) {

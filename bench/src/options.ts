@@ -12,6 +12,8 @@ export interface ModeSettings {
   floorSyncRequests: number;
   syncRequests: number;
   syncWarmupRequests: number;
+  /** Wait-mode runs of the ~200 KiB bundled script (after a tenth as many warm-up runs). */
+  bundleRequests: number;
   asyncDurationMs: number;
   cpuDurationMs: number;
   cpuSyncRequests: number;
@@ -41,6 +43,7 @@ const FULL: ModeSettings = {
   floorSyncRequests: 2000,
   syncRequests: 2000,
   syncWarmupRequests: 200,
+  bundleRequests: 1000,
   asyncDurationMs: 30_000,
   cpuDurationMs: 15_000,
   cpuSyncRequests: 300,
@@ -67,6 +70,7 @@ const QUICK: ModeSettings = {
   floorSyncRequests: 500,
   syncRequests: 500,
   syncWarmupRequests: 50,
+  bundleRequests: 300,
   asyncDurationMs: 10_000,
   cpuDurationMs: 3_000,
   cpuSyncRequests: 50,
@@ -93,6 +97,7 @@ const SMOKE: ModeSettings = {
   floorSyncRequests: 50,
   syncRequests: 50,
   syncWarmupRequests: 10,
+  bundleRequests: 20,
   asyncDurationMs: 1500,
   cpuDurationMs: 800,
   cpuSyncRequests: 10,
@@ -126,7 +131,7 @@ export interface BenchOptions {
   trace: boolean;
 }
 
-export const SCENARIOS = ['floor', 'sync', 'async', 'cpu', 'cost', 'memory', 'webhook', 'scaling', 'growth'] as const;
+export const SCENARIOS = ['floor', 'sync', 'bundle', 'async', 'cpu', 'cost', 'memory', 'webhook', 'scaling', 'growth'] as const;
 
 export function usage(): string {
   return [

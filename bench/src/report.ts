@@ -11,6 +11,13 @@ import type { WebhookResults } from './scenarios/webhook';
 import type { AsyncWindowResult } from './context';
 import { round } from './log';
 
+export type BundleResults = SyncResults & {
+  /** The script's size, UTF-8 bytes. */
+  sourceBytes: number;
+  /** CPU per run (all processes) over the one-line script's in the sync scenario of the same run. */
+  cpuVsOneLine: number | null;
+};
+
 export interface AsyncResults {
   acceptedPerSec: number;
   /** From the database: executions that finished inside the window, per second. */
@@ -42,6 +49,8 @@ export interface BenchResults {
   settings: ModeSettings & { stackEnv: Record<string, string>; floorIsolates: number | null; cpuLoopIterations: number | null };
   floor: FloorResults | null;
   sync: SyncResults | null;
+  /** Wait mode with the ~200 KiB bundled script: what the size of a script costs each run. */
+  bundle: BundleResults | null;
   async: AsyncResults | null;
   cpuHeavy: CpuHeavyResults | null;
   cost: CostResults | null;
@@ -133,6 +142,11 @@ export function renderReport(r: BenchResults, outFile: string): string {
     rows.push(['wait mode, 1 conn', 'p50 (ms)', fmt(r.sync?.p50Ms), fmt(r.floor?.p50Ms), fmt(r.ratios.syncP50VsFloor)]);
     rows.push(['', 'p90 (ms)', fmt(r.sync?.p90Ms), fmt(r.floor?.p90Ms), '']);
     rows.push(['', 'p99 (ms)', fmt(r.sync?.p99Ms), fmt(r.floor?.p99Ms), fmt(r.ratios.syncP99VsFloor)]);
+  }
+  if (r.bundle) {
+    const kib = Math.round(r.bundle.sourceBytes / 1024);
+    rows.push([`wait mode, ${kib} KiB script`, 'p50 / p99 (ms)', `${fmt(r.bundle.p50Ms)} / ${fmt(r.bundle.p99Ms)}`, '', '']);
+    rows.push(['', 'CPU ms per run (one-line script)', `${fmt(r.bundle.cpuMsPerRun)} (${fmt(r.sync?.cpuMsPerRun)})`, '', r.bundle.cpuVsOneLine === null ? '' : `×${fmt(r.bundle.cpuVsOneLine)}`]);
   }
   if (r.cpuHeavy) {
     rows.push(['5 ms CPU script', 'completed/s', fmt(r.cpuHeavy.completedPerSec), fmt(r.cpuHeavy.floorRps), fmt(r.cpuHeavy.vsFloor)]);

@@ -42,6 +42,25 @@ export function calibrateCpuLoop(targetMs = CPU_WORK_MS): { iterations: number; 
   return { iterations, msPerRun: targetMs };
 }
 
+/** Size of the bundled script (UTF-8 bytes, about). */
+export const BUNDLE_BYTES = 200 * 1024;
+
+/**
+ * The trivial script as a bundler would ship it: the same handler after
+ * ~200 KiB of helper functions it never calls. Compiling them is lazy in V8,
+ * so what the size costs is carrying and parsing the text, run after run.
+ */
+export function bundleSource(bytes = BUNDLE_BYTES): string {
+  const parts = [SUM_SOURCE];
+  let size = SUM_SOURCE.length;
+  for (let i = 0; size < bytes; i++) {
+    const helper = `function helper${i}(a, b) { return { index: ${i}, total: a + b + ${i}, label: 'helper number ${i} of the bundle' }; }`;
+    parts.push(helper);
+    size += helper.length + 1;
+  }
+  return parts.join('\n');
+}
+
 /** A fixed body so every request parses the same JSON. */
 export const RUN_INPUT = { a: 2, b: 3 };
 export const EXPECTED_SUM = 5;

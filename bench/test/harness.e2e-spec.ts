@@ -68,7 +68,13 @@ describe('benchmark harness (npm run bench -- --smoke)', () => {
     expect(required.filter((key) => !isNumber(get(results, key)))).toEqual([]);
     expect(results).toMatchObject({ schemaVersion: 1, mode: 'smoke' });
     expect(results.ratios.asyncVsFloor).toBeCloseTo(results.async.completedPerSec / results.floor.rps, 2);
-    for (const section of ['cpuHeavy', 'memory', 'scaling', 'growth', 'webhook']) expect(results[section]).not.toBeNull();
+    for (const section of ['bundle', 'cpuHeavy', 'memory', 'scaling', 'growth', 'webhook']) expect(results[section]).not.toBeNull();
+    // The bundled script: its runs all completed, and its CPU is set against the one-line script's.
+    expect(results.bundle.sourceBytes).toBeGreaterThanOrEqual(200 * 1024);
+    expect(results.bundle.errors).toBe(0);
+    expect(results.bundle.executions.completed).toBe(results.settings.bundleRequests);
+    expect(results.bundle.cpuVsOneLine).toBeCloseTo(results.bundle.cpuMsPerRun / results.sync.cpuMsPerRun, 1);
+    expect(output).toMatch(/wait mode, \d+ KiB script/);
     // The CPU-heavy wait-mode runs as the database saw them: every one completed, its sandbox phase measured.
     expect(results.cpuHeavy.syncExecutions.completed).toBeGreaterThan(0);
     expect(results.cpuHeavy.syncExecutions.failed).toBe(0);

@@ -25,23 +25,32 @@ export interface SyncResults {
   steps?: StepTraceReport | null;
 }
 
+export interface WaitModeRuns {
+  /** The scenario's name (log lines, --profile) and the script it runs. */
+  scenario: string;
+  script: string;
+  requests: number;
+  warmupRequests: number;
+}
+
 /** Wait mode, one connection: the latency a caller sees for one run. */
-export async function syncScenario(ctx: BenchContext, script = 'sync'): Promise<SyncResults> {
+export async function syncScenario(ctx: BenchContext, runs?: WaitModeRuns): Promise<SyncResults> {
   const s = ctx.settings;
-  say(`scenario sync: 1 connection, ${s.syncRequests} wait-mode runs of '${script}' (after ${s.syncWarmupRequests} warm-up runs)`);
+  const { scenario: label, script, requests, warmupRequests } = runs ?? { scenario: 'sync', script: 'sync', requests: s.syncRequests, warmupRequests: s.syncWarmupRequests };
+  say(`scenario ${label}: 1 connection, ${requests} wait-mode runs of '${script}' (after ${warmupRequests} warm-up runs)`);
   const request = () => runRequest(ctx, script, { wait: true });
-  await runLoad({ label: 'sync warm-up', url: ctx.stack.url, connections: 1, requests: s.syncWarmupRequests, request, check: expectCompleted });
+  await runLoad({ label: `${label} warm-up`, url: ctx.stack.url, connections: 1, requests: warmupRequests, request, check: expectCompleted });
   const processCosts = await measureProcessCosts(ctx);
-  const load = await profiled(ctx, 'sync', () =>
-    runLoad({ label: 'sync', url: ctx.stack.url, connections: 1, requests: s.syncRequests, request, check: expectCompleted }),
+  const load = await profiled(ctx, label, () =>
+    runLoad({ label, url: ctx.stack.url, connections: 1, requests, request, check: expectCompleted }),
   );
   const perProcess = await processCosts(load.requests);
   const cpuMsPerRun = round(Object.values(perProcess).reduce((sum, cost) => sum + cost.cpuMs, 0), 3);
   const executions = await executionStats(ctx, (ctx.tenant.scripts[script] as { id: string }).id, load.windowStart, load.windowEnd + 1);
-  say(`  sync: p50 ${load.latency.p50Ms} ms, p90 ${load.latency.p90Ms} ms, p99 ${load.latency.p99Ms} ms, errors ${load.errors}`);
-  say(`  sync: per run, CPU ms ${cpuMsPerRun.toFixed(2)} and write system calls: ${describePerProcess(perProcess)}`);
+  say(`  ${label}: p50 ${load.latency.p50Ms} ms, p90 ${load.latency.p90Ms} ms, p99 ${load.latency.p99Ms} ms, errors ${load.errors}`);
+  say(`  ${label}: per run, CPU ms ${cpuMsPerRun.toFixed(2)} and write system calls: ${describePerProcess(perProcess)}`);
   const traceDir = ctx.stack.options.traceDir;
-  const steps = traceDir ? await collectSteps(traceDir, { from: load.windowStart - 1, to: load.windowEnd + 1 }, load.requests) : undefined;
+  const steps = traceDir && label === 'sync' ? await collectSteps(traceDir, { from: load.windowStart - 1, to: load.windowEnd + 1 }, load.requests) : undefined;
   return {
     p50Ms: load.latency.p50Ms,
     p90Ms: load.latency.p90Ms,
