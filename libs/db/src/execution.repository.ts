@@ -507,15 +507,29 @@ export class ExecutionRepository {
     cursor: { createdAt: Date; id: string } | null,
     olderThanMs: number,
     limit: number,
-  ): Promise<{ id: string; tenantId: string; approvalStatus: string | null; createdAt: Date }[]> {
-    const { rows } = await this.db.pool.query<{ id: string; tenant_id: string; approval_status: string | null; created_at: Date }>(
-      `SELECT id::text, tenant_id::text, approval_status, created_at FROM executions
+  ): Promise<{ id: string; tenantId: string; scriptId: string | null; scriptVersion: number | null; approvalStatus: string | null; createdAt: Date }[]> {
+    const { rows } = await this.db.pool.query<{
+      id: string;
+      tenant_id: string;
+      script_id: string | null;
+      script_version: number | null;
+      approval_status: string | null;
+      created_at: Date;
+    }>(
+      `SELECT id::text, tenant_id::text, script_id::text, script_version, approval_status, created_at FROM executions
         WHERE status = 'pending' AND created_at < now() - ($1::int * interval '1 millisecond')
           AND ($2::timestamptz IS NULL OR (created_at, id) > ($2::timestamptz, $3::uuid))
         ORDER BY created_at, id LIMIT $4`,
       [olderThanMs, cursor?.createdAt ?? null, cursor?.id ?? null, limit],
     );
-    return rows.map((r) => ({ id: r.id, tenantId: r.tenant_id, approvalStatus: r.approval_status, createdAt: r.created_at }));
+    return rows.map((r) => ({
+      id: r.id,
+      tenantId: r.tenant_id,
+      scriptId: r.script_id,
+      scriptVersion: r.script_version,
+      approvalStatus: r.approval_status,
+      createdAt: r.created_at,
+    }));
   }
 
   /**

@@ -82,7 +82,8 @@ export class PendingReconciler implements OnApplicationBootstrap, OnApplicationS
           await this.runner.markLost(row.id, '(its job failed without recording an outcome)');
           report.lost++;
         } else if (state === 'unknown') {
-          await this.queue.enqueueRun(row.id, { jobIdSuffix: suffix, tenantId: row.tenantId });
+          const script = row.scriptId && row.scriptVersion !== null ? { id: row.scriptId, version: row.scriptVersion } : null;
+          await this.queue.enqueueRun(row.id, { jobIdSuffix: suffix, tenantId: row.tenantId, script });
           report.reenqueued++;
         }
       }

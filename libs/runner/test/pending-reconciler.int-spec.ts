@@ -101,6 +101,22 @@ describe('pending reconciler (real PostgreSQL and Redis)', () => {
     expect(await reconciler(withSlack).pass()).toEqual({ checked: 3, reenqueued: 3, lost: 0 });
   });
 
+  it('names the script version in a re-added job, so a worker that holds its source does not read it again', async () => {
+    await queue.queue.obliterate({ force: true });
+    await db.pool.query('DELETE FROM executions');
+    const [owner, scriptId] = [randomUUID(), randomUUID()];
+    await db.pool.query(`INSERT INTO tenants (id, name, slug, webhook_secret_enc, updated_at) VALUES ($1, 't', $2, 'x', now())`, [owner, `t-${owner}`]);
+    await db.pool.query(`INSERT INTO scripts (id, tenant_id, name, current_version, updated_at) VALUES ($1, $2, 's', 4, now())`, [scriptId, owner]);
+    const id = uuidv7();
+    await db.pool.query(
+      `INSERT INTO executions (id, tenant_id, script_id, script_version, status, trigger, timeout_ms, memory_mb)
+       VALUES ($1, $2, $3, 4, 'pending', '{"type":"api"}', 30000, 64)`,
+      [id, owner, scriptId],
+    );
+    expect(await reconciler().pass()).toEqual({ checked: 1, reenqueued: 1, lost: 0 });
+    expect((await queue.queue.getJob(id))?.data).toEqual({ executionId: id, tenantId: owner, script: { id: scriptId, version: 4 } });
+  });
+
   it('ends a row whose job failed for good as lost', async () => {
     const id = await pendingRow();
     await queue.enqueueRun(id, { tenantId });
