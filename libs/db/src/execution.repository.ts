@@ -625,7 +625,7 @@ export class ExecutionRepository {
     id: string,
     decision: 'approved' | 'rejected',
     comment: string | null,
-  ): Promise<StatusChange | null> {
+  ): Promise<(StatusChange & { script: { id: string; version: number } | null }) | null> {
     // Approval sends the execution back to the queue (no event: it is not
     // finished); rejection ends it, which subscribers hear as execution.cancelled.
     const { rows } = await this.db.pool.query<Record<string, unknown>>(
@@ -633,16 +633,19 @@ export class ExecutionRepository {
         decision === 'approved'
         ? `UPDATE executions SET status = 'pending', approval_status = 'approved', approval_comment = $3
             WHERE id = $1::uuid AND tenant_id = $2::uuid AND status = 'pending_approval'
-            RETURNING '{}'::text[] AS webhook_delivery_ids`
+            RETURNING '{}'::text[] AS webhook_delivery_ids, script_id::text, script_version`
         : `WITH upd AS (
              UPDATE executions SET status = 'cancelled', approval_status = 'rejected', approval_comment = $3, finished_at = now()
               WHERE id = $1::uuid AND tenant_id = $2::uuid AND status = 'pending_approval'
               RETURNING *, 'execution.cancelled' AS webhook_event
            )${OUTBOX_CTE}
-           SELECT ${OUTBOX_IDS} FROM upd`,
+           SELECT ${OUTBOX_IDS}, script_id::text, script_version FROM upd`,
         [id, tenantId, comment],
       ),
     );
-    return rows[0] ? { webhookDeliveryIds: outboxIds(rows[0]) } : null;
+    const row = rows[0];
+    if (!row) return null;
+    const script = typeof row.script_id === 'string' && typeof row.script_version === 'number' ? { id: row.script_id, version: row.script_version } : null;
+    return { webhookDeliveryIds: outboxIds(row), script };
   }
 }

@@ -240,10 +240,14 @@ describe('webhook outbox, delivery service and relay', () => {
       expect((await executions.decideApproval(t.id, parked, 'rejected', 'no'))?.webhookDeliveryIds).toHaveLength(1);
       expect(await executions.decideApproval(t.id, parked, 'approved', null)).toBeNull();
 
-      const approved = await execution(t.id);
-      await executions.claim(approved, 'w1');
+      const approved = await execution(t.id, { scriptId: await script(t.id) });
+      const claimed = await executions.claim(approved, 'w1');
       await executions.finish(approved, { status: 'pending_approval', logs: [], logsTruncated: false, durationMs: 1 });
-      expect((await executions.decideApproval(t.id, approved, 'approved', 'ok'))?.webhookDeliveryIds).toEqual([]);
+      // The continuation's job names the script version, like every run's.
+      expect(await executions.decideApproval(t.id, approved, 'approved', 'ok')).toEqual({
+        webhookDeliveryIds: [],
+        script: { id: claimed?.scriptId, version: 1 },
+      });
       // The continuation's claim is not a second start.
       expect((await executions.claim(approved, 'w2'))?.webhookDeliveryIds).toEqual([]);
 

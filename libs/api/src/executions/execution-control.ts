@@ -84,8 +84,8 @@ export class ExecutionControl {
 
   /** The continuation runs the script's onApproved export on a worker. */
   async approve(tenantId: string, id: string, comment: string | null): Promise<ExecutionView> {
-    await this.decide(tenantId, id, 'approved', comment);
-    await this.queue.enqueueRun(id, { jobIdSuffix: 'approved', tenantId });
+    const script = await this.decide(tenantId, id, 'approved', comment);
+    await this.queue.enqueueRun(id, { jobIdSuffix: 'approved', tenantId, script });
     const row = await this.executions.findById(tenantId, id);
     if (!row) throw KilnError.notFound('Execution', id);
     return toExecutionView(row);
@@ -99,12 +99,13 @@ export class ExecutionControl {
     return toExecutionView(row);
   }
 
-  private async decide(tenantId: string, id: string, decision: 'approved' | 'rejected', comment: string | null): Promise<void> {
+  /** Returns the execution's script version, for the continuation's job. */
+  private async decide(tenantId: string, id: string, decision: 'approved' | 'rejected', comment: string | null): Promise<{ id: string; version: number } | null> {
     const decided = await this.executions.decideApproval(tenantId, id, decision, comment);
     if (decided) {
       // A rejection ends the execution: execution.cancelled goes out.
       await this.webhooks.afterCommit(decided.webhookDeliveryIds);
-      return;
+      return decided.script;
     }
     const execution = await this.executions.findById(tenantId, id);
     if (!execution) throw KilnError.notFound('Execution', id);
