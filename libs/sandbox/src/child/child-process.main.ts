@@ -41,8 +41,9 @@ function main(): void {
     switch (message.t) {
       case 'run': {
         const { runId } = message;
-        if (sessions.has(runId)) return;
+        // Before anything else: the pool's ledger counts this message's keep and forget whatever becomes of the run.
         const source = sources.resolve(message);
+        if (sessions.has(runId)) return;
         if (source === undefined) {
           // The pool's ledger says otherwise; it forgets the key on this answer and sends the source next time.
           send({ t: 'done', runId, outcome: { status: 'crashed', message: `the sandbox process does not hold source ${message.sourceKey ?? '(none)'}`, logs: [], logsTruncated: false, durationMs: 0 } });
