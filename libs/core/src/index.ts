@@ -32,4 +32,5 @@ export { toExecutionView, type ExecutionView, type ExecutionViewSource } from '.
 export { checkBracketBalance, type BracketBalance, type BracketKind } from './bracket-balance';
 export { MAX_RECORDED_STEPS, hasWarnings, hostCallStep, jsonByteLength, redactUrl, storedSteps, type ExecutionStep } from './execution-steps';
 export { GroupCommit } from './group-commit';
+export { ByteBudgetLru } from './byte-budget-lru';
 export { jsonHoldsUnstorable, toPostgresJson } from './postgres-json';

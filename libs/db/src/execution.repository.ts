@@ -625,7 +625,7 @@ export class ExecutionRepository {
     id: string,
     decision: 'approved' | 'rejected',
     comment: string | null,
-  ): Promise<(StatusChange & { script: { id: string; version: number } | null }) | null> {
+  ): Promise<(StatusChange & { scriptId: string | null; scriptVersion: number | null }) | null> {
     // Approval sends the execution back to the queue (no event: it is not
     // finished); rejection ends it, which subscribers hear as execution.cancelled.
     const { rows } = await this.db.pool.query<Record<string, unknown>>(
@@ -645,7 +645,6 @@ export class ExecutionRepository {
     );
     const row = rows[0];
     if (!row) return null;
-    const script = typeof row.script_id === 'string' && typeof row.script_version === 'number' ? { id: row.script_id, version: row.script_version } : null;
-    return { webhookDeliveryIds: outboxIds(row), script };
+    return { webhookDeliveryIds: outboxIds(row), scriptId: (row.script_id as string | null) ?? null, scriptVersion: (row.script_version as number | null) ?? null };
   }
 }

@@ -246,7 +246,8 @@ describe('webhook outbox, delivery service and relay', () => {
       // The continuation's job names the script version, like every run's.
       expect(await executions.decideApproval(t.id, approved, 'approved', 'ok')).toEqual({
         webhookDeliveryIds: [],
-        script: { id: claimed?.scriptId, version: 1 },
+        scriptId: claimed?.scriptId,
+        scriptVersion: 1,
       });
       // The continuation's claim is not a second start.
       expect((await executions.claim(approved, 'w2'))?.webhookDeliveryIds).toEqual([]);

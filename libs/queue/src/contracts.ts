@@ -26,6 +26,11 @@ export const JobName = {
 export const scriptVersionRef = z.object({ id: z.string().uuid(), version: z.number().int().positive() });
 export type ScriptVersionRef = z.infer<typeof scriptVersionRef>;
 
+/** A run's ScriptVersionRef from its row's columns; null for an ad-hoc run. */
+export function scriptVersionRefOf(scriptId: string | null, version: number | null): ScriptVersionRef | null {
+  return scriptId && version !== null ? { id: scriptId, version } : null;
+}
+
 export const executionRunPayload = z.object({
   executionId: z.string().uuid(),
   // Lets the worker's per-tenant concurrency gate act before the claim;

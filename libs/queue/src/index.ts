@@ -7,6 +7,7 @@ export {
   executionRunPayload,
   MAX_RUNS_PER_BATCH,
   scriptVersionRef,
+  scriptVersionRefOf,
   webhookDeliverPayload,
   type CronTickPayload,
   type EventDispatchPayload,

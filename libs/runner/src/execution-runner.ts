@@ -4,7 +4,7 @@ import { jsonHoldsUnstorable, SecretBox, toExecutionView, type ExecutionError } 
 import { ExecutionRepository, type ClaimedExecution, type FinishedExecution, type FinishedUpdate } from '@kiln/db';
 import { traceStep, type Logger } from '@kiln/observability';
 import { InjectConfig, InjectLogger } from '@kiln/platform';
-import { ExecutionSignals, WebhookQueue, type ScriptVersionRef } from '@kiln/queue';
+import { ExecutionSignals, scriptVersionRefOf, WebhookQueue, type ScriptVersionRef } from '@kiln/queue';
 import { SandboxPool, type RunOutcome } from '@kiln/sandbox';
 import { HostCapabilities } from './host-capabilities';
 import { ScriptSourceCache, scriptVersionKey } from './script-source-cache';
@@ -75,7 +75,8 @@ export class ExecutionRunner {
       ...(script && heldSource !== undefined ? { knownSource: { scriptId: script.id, version: script.version, source: heldSource } } : {}),
     });
     if (!claimed) return 'skipped';
-    if (claimed.source !== null && claimed.scriptId && claimed.scriptVersion !== null) this.sources.set(claimed.scriptId, claimed.scriptVersion, claimed.source);
+    const stored = claimed.adhocSource === null ? scriptVersionRefOf(claimed.scriptId, claimed.scriptVersion) : null;
+    if (stored && claimed.source !== null) this.sources.set(stored.id, stored.version, claimed.source);
     traceStep('worker.claimed', executionId);
     void this.notifyWebhooks(claimed.webhookDeliveryIds);
     const log = this.logger.child({ executionId, tenantId: claimed.tenantId, scriptId: claimed.scriptId, attempt: attempt.number });
@@ -90,9 +91,7 @@ export class ExecutionRunner {
       isolationKey: claimed.tenantId,
       source,
       // A script version's source never changes: a sandbox process that ran it keeps it.
-      ...(claimed.adhocSource === null && claimed.scriptId && claimed.scriptVersion !== null
-        ? { sourceKey: scriptVersionKey(claimed.scriptId, claimed.scriptVersion) }
-        : {}),
+      ...(stored ? { sourceKey: scriptVersionKey(stored.id, stored.version) } : {}),
       entry: claimed.approvalStatus === 'approved' ? 'onApproved' : 'main',
       globals: this.globalsFor(claimed),
       limits: {

@@ -3,7 +3,7 @@ import type { KilnConfig } from '@kiln/config';
 import { ExecutionRepository } from '@kiln/db';
 import type { Logger } from '@kiln/observability';
 import { InjectConfig, InjectLogger, InjectRedis } from '@kiln/platform';
-import { ClusterLock, ExecutionQueue } from '@kiln/queue';
+import { ClusterLock, ExecutionQueue, scriptVersionRefOf } from '@kiln/queue';
 import type { Redis } from 'ioredis';
 import { ExecutionRunner } from './execution-runner';
 
@@ -82,8 +82,7 @@ export class PendingReconciler implements OnApplicationBootstrap, OnApplicationS
           await this.runner.markLost(row.id, '(its job failed without recording an outcome)');
           report.lost++;
         } else if (state === 'unknown') {
-          const script = row.scriptId && row.scriptVersion !== null ? { id: row.scriptId, version: row.scriptVersion } : null;
-          await this.queue.enqueueRun(row.id, { jobIdSuffix: suffix, tenantId: row.tenantId, script });
+          await this.queue.enqueueRun(row.id, { jobIdSuffix: suffix, tenantId: row.tenantId, script: scriptVersionRefOf(row.scriptId, row.scriptVersion) });
           report.reenqueued++;
         }
       }

@@ -1,3 +1,5 @@
+import { ByteBudgetLru } from '@kiln/core';
+
 /** Names a script version's source for good: versions are immutable. */
 export function scriptVersionKey(scriptId: string, version: number): string {
   return `${scriptId}:${version}`;
@@ -9,31 +11,19 @@ export function scriptVersionKey(scriptId: string, version: number): string {
  * claimed without reading the source again (see ExecutionRepository.claim).
  */
 export class ScriptSourceCache {
-  private readonly sources = new Map<string, string>();
-  private bytes = 0;
+  private readonly sources: ByteBudgetLru<string>;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(maxBytes: number) {
+    this.sources = new ByteBudgetLru(maxBytes);
+  }
 
   get(scriptId: string, version: number): string | undefined {
-    const key = scriptVersionKey(scriptId, version);
-    const source = this.sources.get(key);
-    if (source === undefined) return undefined;
-    this.sources.delete(key);
-    this.sources.set(key, source);
-    return source;
+    return this.sources.get(scriptVersionKey(scriptId, version));
   }
 
   set(scriptId: string, version: number, source: string): void {
     const key = scriptVersionKey(scriptId, version);
-    const size = source.length * 2;
-    if (this.sources.has(key) || size > this.maxBytes) return;
-    this.sources.set(key, source);
-    this.bytes += size;
-    for (const [oldest, kept] of this.sources) {
-      if (this.bytes <= this.maxBytes) break;
-      this.sources.delete(oldest);
-      this.bytes -= kept.length * 2;
-    }
+    if (!this.sources.has(key)) this.sources.set(key, source, source.length * 2);
   }
 
   get size(): number {

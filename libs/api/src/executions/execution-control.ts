@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { isTerminalStatus, KilnError, toExecutionView, type ExecutionView } from '@kiln/core';
 import { ExecutionRepository } from '@kiln/db';
-import { ExecutionQueue, ExecutionSignals } from '@kiln/queue';
+import { ExecutionQueue, ExecutionSignals, scriptVersionRefOf, type ScriptVersionRef } from '@kiln/queue';
 import type { AuthContext } from '../auth/auth-context';
 import { ScriptCache } from '../scripts/script-cache';
 import { RunsService, type RunOutcome } from '../runs/runs.service';
@@ -100,12 +100,12 @@ export class ExecutionControl {
   }
 
   /** Returns the execution's script version, for the continuation's job. */
-  private async decide(tenantId: string, id: string, decision: 'approved' | 'rejected', comment: string | null): Promise<{ id: string; version: number } | null> {
+  private async decide(tenantId: string, id: string, decision: 'approved' | 'rejected', comment: string | null): Promise<ScriptVersionRef | null> {
     const decided = await this.executions.decideApproval(tenantId, id, decision, comment);
     if (decided) {
       // A rejection ends the execution: execution.cancelled goes out.
       await this.webhooks.afterCommit(decided.webhookDeliveryIds);
-      return decided.script;
+      return scriptVersionRefOf(decided.scriptId, decided.scriptVersion);
     }
     const execution = await this.executions.findById(tenantId, id);
     if (!execution) throw KilnError.notFound('Execution', id);

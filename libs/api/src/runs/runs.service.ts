@@ -13,7 +13,7 @@ import {
 import { ExecutionRepository, type ScriptWithSource } from '@kiln/db';
 import { traceStep, type Logger } from '@kiln/observability';
 import { InjectConfig, InjectLogger } from '@kiln/platform';
-import { ExecutionQueue, ExecutionSignals, type ExecutionDoneMessage } from '@kiln/queue';
+import { ExecutionQueue, ExecutionSignals, scriptVersionRefOf, type ExecutionDoneMessage } from '@kiln/queue';
 import type { PreAdmittedRun } from '../limits/pre-admitted-run';
 import { RunAdmission } from './run-admission';
 import { RunBackpressure } from './run-backpressure';
@@ -134,7 +134,7 @@ export class RunsService {
     }
 
     try {
-      await this.queue.enqueueNewRun(id, command.tenantId, scriptId && scriptVersion !== null ? { id: scriptId, version: scriptVersion } : null);
+      await this.queue.enqueueNewRun(id, command.tenantId, scriptVersionRefOf(scriptId, scriptVersion));
     } catch (err) {
       waiter?.cancel();
       this.logger.error({ err, executionId: id, tenantId: command.tenantId }, 'enqueue failed; run not accepted');

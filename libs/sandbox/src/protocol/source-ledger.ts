@@ -1,3 +1,5 @@
+import { ByteBudgetLru } from '@kiln/core';
+
 /**
  * Which immutable sources (script versions) one sandbox child holds, kept by
  * the pool. A run of a source the child holds crosses the channel as its key
@@ -10,12 +12,12 @@
  * message tells the child what to forget, so both sides always agree.
  */
 export class SourceLedger {
-  /** key → bytes, oldest use first. */
-  private readonly held = new Map<string, number>();
-  private bytes = 0;
-  private readonly forgotten: string[] = [];
+  /** The keys the child holds (UTF-16 bytes each); the value says nothing. */
+  private readonly held: ByteBudgetLru<true>;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(maxBytes: number) {
+    this.held = new ByteBudgetLru(maxBytes);
+  }
 
   /**
    * What the run message for `key` must carry: the source itself when the
@@ -23,43 +25,22 @@ export class SourceLedger {
    * A source larger than the whole budget is sent every time and never kept.
    */
   plan(key: string, source: string): { sendSource: boolean; keep: boolean; forget: string[] } {
-    const size = source.length * 2;
-    const known = this.held.get(key);
-    if (known !== undefined) {
-      this.held.delete(key);
-      this.held.set(key, known);
-      return { sendSource: false, keep: false, forget: this.takeForgotten() };
-    }
-    if (size > this.maxBytes) return { sendSource: true, keep: false, forget: this.takeForgotten() };
-    this.held.set(key, size);
-    this.bytes += size;
-    for (const [oldest, oldestSize] of this.held) {
-      if (this.bytes <= this.maxBytes) break;
-      this.held.delete(oldest);
-      this.bytes -= oldestSize;
-      this.forgotten.push(oldest);
-    }
-    return { sendSource: true, keep: true, forget: this.takeForgotten() };
+    if (this.held.get(key)) return { sendSource: false, keep: false, forget: [] };
+    const forget = this.held.set(key, true, source.length * 2);
+    return forget === false ? { sendSource: true, keep: false, forget: [] } : { sendSource: true, keep: true, forget };
   }
 
   /** The child reported it lacks `key` (it should never happen): send it again next time. */
   drop(key: string): void {
-    const size = this.held.get(key);
-    if (size === undefined) return;
     this.held.delete(key);
-    this.bytes -= size;
   }
 
   get heldBytes(): number {
-    return this.bytes;
+    return this.held.bytes;
   }
 
   get size(): number {
     return this.held.size;
-  }
-
-  private takeForgotten(): string[] {
-    return this.forgotten.length === 0 ? [] : this.forgotten.splice(0);
   }
 }
 
