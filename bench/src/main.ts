@@ -28,11 +28,13 @@ import { adminQuery, BenchStack, dropStaleBenchDatabases, postgresTransport, wit
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
+const BUNDLE_SOURCE = bundleSource();
+
 /** One script per scenario, so the database can tell their executions apart. */
 const benchScripts = (cpu: string): Record<string, string> => ({
   warmup: SUM_SOURCE,
   sync: SUM_SOURCE,
-  bundle: bundleSource(),
+  bundle: BUNDLE_SOURCE,
   async: SUM_SOURCE,
   cpu,
   cost: SUM_SOURCE,
@@ -240,7 +242,7 @@ async function main(): Promise<number> {
       const runs = { scenario: 'bundle', script: 'bundle', requests: s.bundleRequests, warmupRequests: Math.max(5, Math.round(s.bundleRequests / 10)) };
       const bundle = await attempt('bundle', () => syncScenario(ctx, runs));
       if (bundle) {
-        const sourceBytes = Buffer.byteLength(bundleSource());
+        const sourceBytes = Buffer.byteLength(BUNDLE_SOURCE);
         const cpuVsOneLine = results.sync && results.sync.cpuMsPerRun > 0 ? round(bundle.cpuMsPerRun / results.sync.cpuMsPerRun, 2) : null;
         results.bundle = { ...bundle, sourceBytes, cpuVsOneLine };
       }
