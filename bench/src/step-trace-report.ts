@@ -17,6 +17,12 @@ export const RUN_STEPS = [
 export interface StepTiming {
   label: string;
   p50Ms: number;
+  p99Ms: number;
+  /**
+   * The step's mean over the slowest 1 % of runs (by received → answered):
+   * next to p50Ms, it says which steps a tail run lost its time in.
+   */
+  slowestMeanMs: number;
 }
 
 export interface StepTraceReport {
@@ -25,6 +31,11 @@ export interface StepTraceReport {
   steps: StepTiming[];
   /** Median of received → answered (medians of steps need not add up to it). */
   totalP50Ms: number;
+  totalP99Ms: number;
+  /** How many runs make up the slowest 1 % (at least one). */
+  slowestRuns: number;
+  /** Mean received → answered of those runs. */
+  slowestMeanMs: number;
 }
 
 interface TraceLine {
@@ -80,10 +91,25 @@ function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
   const value = sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+  return round3(value);
+}
+
+/** Nearest-rank percentile, as the load generator's histogram reports them. */
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil((p / 100) * sorted.length)));
+  return round3(sorted[rank - 1] as number);
+}
+
+function mean(values: number[]): number {
+  return round3(values.reduce((sum, v) => sum + v, 0) / values.length);
+}
+
+function round3(value: number): number {
   return Math.round(value * 1000) / 1000;
 }
 
-/** Medians per step over the runs that have every step and started inside [from, to). */
+/** Per step, median, p99 and the mean over the slowest 1 %, of the runs that have every step and started inside [from, to). */
 export function summarise(runs: Map<string, Map<string, number>>, window: { from: number; to: number }): StepTraceReport | null {
   const complete = [...runs.values()].filter((steps) => {
     const received = steps.get('gateway.received');
@@ -91,10 +117,18 @@ export function summarise(runs: Map<string, Map<string, number>>, window: { from
   });
   if (complete.length === 0) return null;
   const span = (steps: Map<string, number>, from: string, to: string) => (steps.get(to) as number) - (steps.get(from) as number);
+  const total = (steps: Map<string, number>) => span(steps, 'gateway.received', 'gateway.answered');
+  const slowest = [...complete].sort((a, b) => total(b) - total(a)).slice(0, Math.max(1, Math.floor(complete.length / 100)));
   return {
     runs: complete.length,
-    steps: RUN_STEPS.map(({ from, to, label }) => ({ label, p50Ms: median(complete.map((steps) => span(steps, from, to))) })),
-    totalP50Ms: median(complete.map((steps) => span(steps, 'gateway.received', 'gateway.answered'))),
+    steps: RUN_STEPS.map(({ from, to, label }) => {
+      const spans = complete.map((steps) => span(steps, from, to));
+      return { label, p50Ms: median(spans), p99Ms: percentile(spans, 99), slowestMeanMs: mean(slowest.map((steps) => span(steps, from, to))) };
+    }),
+    totalP50Ms: median(complete.map(total)),
+    totalP99Ms: percentile(complete.map(total), 99),
+    slowestRuns: slowest.length,
+    slowestMeanMs: mean(slowest.map(total)),
   };
 }
 

@@ -89,9 +89,14 @@ describe('benchmark harness (npm run bench -- --smoke)', () => {
     for (const step of results.sync.steps.steps) {
       expect(typeof step.label).toBe('string');
       expect(step.p50Ms).toBeGreaterThanOrEqual(0);
+      expect(step.p99Ms).toBeGreaterThanOrEqual(step.p50Ms);
+      expect(step.slowestMeanMs).toBeGreaterThanOrEqual(0);
     }
     expect(results.sync.steps.totalP50Ms).toBeGreaterThan(0);
-    expect(output).toContain('sync steps (median of');
+    expect(results.sync.steps.totalP99Ms).toBeGreaterThanOrEqual(results.sync.steps.totalP50Ms);
+    expect(results.sync.steps.slowestRuns).toBeGreaterThanOrEqual(1);
+    expect(results.sync.steps.slowestMeanMs).toBeGreaterThanOrEqual(results.sync.steps.totalP50Ms);
+    expect(output).toMatch(/sync steps over \d+ runs \(received → answered p50 [\d.]+ ms, p99 [\d.]+ ms/);
   });
 
   it('says what one wait-mode run costs each process, and the sum', () => {

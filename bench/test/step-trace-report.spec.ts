@@ -47,6 +47,32 @@ describe('step trace report', () => {
     expect(report?.totalP50Ms).toBeCloseTo(3.1, 6);
   });
 
+  it('puts the tail on the step that caused it: p99 per step and the slowest runs\' means', () => {
+    // 197 runs with a 0.5 ms sandbox, then three whose sandbox took 20.5 ms: p99 (the 198th of 200) is one of them, the slowest 1 % two.
+    const ids = Array.from({ length: 200 }, (_, i) => `r${i}`);
+    const gateway = parseTrace(ids.map((id, i) => gatewayLines(id, 1000 + i * 100)).join('\n'));
+    const worker = parseTrace(ids.map((id, i) => workerLines(id, 1000 + i * 100, i >= 197 ? 20.5 : 0.5)).join('\n'));
+    // The worker's end, and so the gateway's answer, come 20 ms later for the slow three.
+    for (const line of gateway) {
+      const index = Math.floor((line.at - 1000) / 100);
+      if (index >= 197 && (line.step === 'gateway.signalled' || line.step === 'gateway.answered')) line.at += 20;
+    }
+    for (const line of worker) if (line.step === 'worker.finished' && line.executionId && Number(line.executionId.slice(1)) >= 197) line.at += 20;
+
+    const report = summarise(runTimelines([gateway, worker]), { from: 0, to: 100_000 });
+    expect(report?.runs).toBe(200);
+    expect(report?.slowestRuns).toBe(2);
+    expect(report?.totalP50Ms).toBeCloseTo(3.1, 6);
+    expect(report?.totalP99Ms).toBeCloseTo(23.1, 6);
+    expect(report?.slowestMeanMs).toBeCloseTo(23.1, 6);
+    const sandbox = report?.steps.find((s) => s.label === RUN_STEPS[5].label);
+    const gatewayStep = report?.steps.find((s) => s.label === RUN_STEPS[0].label);
+    expect(sandbox).toMatchObject({ p50Ms: 0.5 });
+    expect(sandbox?.slowestMeanMs).toBeCloseTo(20.5, 6);
+    expect(sandbox?.p99Ms).toBeCloseTo(20.5, 6);
+    expect(gatewayStep?.slowestMeanMs).toBeCloseTo(0.4, 6);
+  });
+
   it('counts only complete runs that started inside the window', () => {
     const gateway = parseTrace(`${gatewayLines('a', 1000)}\n${gatewayLines('b', 2000)}`);
     const worker = parseTrace(workerLines('a', 1000, 0.5)); // b never reached a worker

@@ -77,8 +77,15 @@ async function collectSteps(dir: string, window: { from: number; to: number }, r
     say('  sync steps: no complete run in the trace');
     return null;
   }
-  say(`  sync steps (median of ${report.runs} runs; received → answered ${report.totalP50Ms} ms):`);
-  for (const step of report.steps) say(`    ${step.p50Ms.toFixed(3).padStart(7)} ms  ${step.label}`);
+  say(
+    `  sync steps over ${report.runs} runs (received → answered p50 ${report.totalP50Ms} ms, p99 ${report.totalP99Ms} ms; ` +
+      `slowest ${report.slowestRuns} runs ${report.slowestMeanMs} ms on average):`,
+  );
+  say(`    ${'p50'.padStart(7)}    ${'p99'.padStart(7)}    ${'slowest'.padStart(7)}`);
+  for (const step of report.steps) {
+    const cells = [step.p50Ms, step.p99Ms, step.slowestMeanMs].map((ms) => `${ms.toFixed(3).padStart(7)} ms`).join(' ');
+    say(`    ${cells}  ${step.label}`);
+  }
   return report;
 }
 
