@@ -8,7 +8,7 @@ import { Outbox, OUTBOX_IDLE_MS, unbatch, type BatchMessage } from '../protocol/
 import { SourceStore } from '../protocol/source-ledger';
 import { CHILD_IDLE_ISOLATES } from '../pool/placement';
 import { IsolateCache } from './isolate-cache';
-import { RunSession } from './run-session';
+import { RunSession, SlowSources } from './run-session';
 
 function write(message: ChildMessage | BatchMessage<ChildMessage>): void {
   if (process.connected && process.send) process.send(message);
@@ -30,6 +30,7 @@ function main(): void {
   const isolates = new IsolateCache({ maxIdle: CHILD_IDLE_ISOLATES, idleTtlMs: 60_000, maxUses: 500, beforeAbort: () => outbox.flush() });
   const sessions = new Map<string, RunSession>();
   const sources = new SourceStore();
+  const slowSources = new SlowSources();
 
   process.on('message', (raw: unknown) => {
     for (const message of unbatch(raw)) handle(message);
@@ -51,6 +52,8 @@ function main(): void {
         }
         const session = new RunSession({ ...message, source }, {
           isolates,
+          slowSources,
+          alone: () => sessions.size <= 1,
           sendHostCall: (callId, op, argsJson) => send({ t: 'host', runId, callId, op, argsJson }),
           onDone: (outcome) => {
             sessions.delete(runId);

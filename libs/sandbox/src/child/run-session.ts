@@ -4,7 +4,7 @@ import type { SourceLocationError } from '@kiln/core';
 import type ivm from 'isolated-vm';
 import type { WireOutcome, WireResult } from '../protocol/ipc.types';
 import type { RunEntry, SandboxLimits } from '../sandbox.types';
-import type { IsolateCache, IsolateLease } from './isolate-cache';
+import type { HostRoute, IsolateCache, IsolateLease } from './isolate-cache';
 import { LogCollector } from './log-collector';
 import {
   bodyErrorMessage,
@@ -30,6 +30,10 @@ export interface RunSpec {
 
 export interface RunSessionDeps {
   isolates: IsolateCache;
+  /** Sources whose run outlasted a synchronous slice in this process: they start on isolated-vm's thread. */
+  slowSources: SlowSources;
+  /** Whether this run is the only one in the process. */
+  alone(): boolean;
   sendHostCall(callId: number, op: string, argsJson: string): void;
   onDone(outcome: WireOutcome): void;
 }
@@ -44,6 +48,31 @@ const SCRIPT_FAILURE_CODES = new Set(['EXECUTION_ERROR', 'OUTPUT_LIMIT', 'INVALI
 const ISOLATE_BOUNDARY = '<isolated-vm boundary>';
 /** What isolated-vm throws when a synchronous call runs past its `timeout`. */
 const SYNC_TIMEOUT_MESSAGE = 'Script execution timed out.';
+/**
+ * How long a classic script may run synchronously on this process's main
+ * thread before it is stopped and started again on isolated-vm's thread. It
+ * bounds how long one run can hold up the others in this process.
+ */
+export const SYNC_SLICE_MS = 4;
+/** Sources remembered as slow per process; past it the list starts again. */
+const MAX_SLOW_SOURCES = 1024;
+
+/** The sources whose runs outlasted SYNC_SLICE_MS in this process. */
+export class SlowSources {
+  private readonly sources = new Set<string>();
+
+  has(source: string): boolean {
+    return this.sources.has(source);
+  }
+
+  add(source: string): void {
+    if (this.sources.size >= MAX_SLOW_SOURCES) this.sources.clear();
+    this.sources.add(source);
+  }
+}
+
+/** What running a script synchronously for at most a slice came to. */
+type SliceResult = { kind: 'settled'; outcome: unknown } | { kind: 'pending' } | { kind: 'overran' };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
@@ -66,7 +95,13 @@ export class RunSession {
   private lease: IsolateLease | undefined;
   private dispatch: ivm.Reference<unknown> | undefined;
   private readonly releasables: Releasable[] = [];
-  private readonly logs: LogCollector;
+  private logs: LogCollector;
+  private context: ivm.Context | undefined;
+  private route: HostRoute | undefined;
+  /** Host calls made during a synchronous slice, sent only if the slice is not thrown away. */
+  private heldCalls: [number, string, string][] | undefined;
+  /** What the run settled to within its synchronous slice ('done' from the runtime). */
+  private settledNow: unknown;
   private readonly startedAt = performance.now();
   private runTimer: NodeJS.Timeout | undefined;
   private timersTimer: NodeJS.Timeout | undefined;
@@ -115,14 +150,39 @@ export class RunSession {
 
   private async execute(lease: IsolateLease): Promise<unknown> {
     const { isolate } = lease;
-    // Setting up the context runs only our own runtime code, so it is done
-    // with synchronous calls: each asynchronous call into isolated-vm is a
-    // hop to its thread pool and back, and those hops cost more CPU than the
-    // work itself. The user's code only ever runs through the asynchronous
-    // call at the end, where the wall-clock timer can still dispose it.
+    const dispatch = this.enter(lease);
+    const style = detectScriptStyle(this.spec.source);
+    if (style.style === 'rejected') return { kind: 'failed', code: 'EXECUTION_ERROR', message: style.message };
+    if (style.style === 'module') return this.executeModule(isolate, this.currentContext(), dispatch);
+    this.lastUserLine = lineCount(this.spec.source);
+    if (style.bodyError) return this.refuseUnparsable(lease.isolate, style.bodyError);
+
+    // Compiling the wrapper runs nothing. The isolate keeps the last compiled
+    // script: one isolate serves one tenant, which mostly runs the same code.
+    const script = this.compileScript(lease);
+    const { source } = this.spec;
+    if (this.deps.alone() && !this.deps.slowSources.has(source)) {
+      const slice = this.runSlice(script, dispatch);
+      if (slice.kind === 'settled') return slice.outcome;
+      if (slice.kind === 'pending') return dispatch.apply(undefined, ['await'], { result: { promise: true, copy: true } });
+      this.deps.slowSources.add(source);
+      this.discardAttempt();
+      return this.runOnThread(script, this.enter(lease));
+    }
+    return this.runOnThread(script, dispatch);
+  }
+
+  /**
+   * Takes a fresh context and begins the runtime in it. Setting up a context
+   * runs only our own runtime code, so it is done with synchronous calls: each
+   * asynchronous call into isolated-vm is a hop to its thread pool and back,
+   * which costs more CPU than the work itself.
+   */
+  private enter(lease: IsolateLease): ivm.Reference<unknown> {
     const fresh = this.deps.isolates.freshContext(lease);
-    const { context } = fresh;
-    this.releasables.push(context, fresh.begin);
+    this.context = fresh.context;
+    this.route = fresh.route;
+    this.releasables.push(fresh.context, fresh.begin);
     fresh.route.sync = (op, a, b, c) => this.onSyncCall(op, a, b, c);
     fresh.route.send = (callId, op, argsJson) => this.onHostCall(callId, op, argsJson);
     const config = JSON.stringify({
@@ -133,19 +193,68 @@ export class RunSession {
     const dispatch: ivm.Reference<unknown> = fresh.begin.applySync(undefined, [this.spec.globalsJson, config], { result: { reference: true } });
     this.dispatch = dispatch;
     this.releasables.push(dispatch);
+    return dispatch;
+  }
 
-    const style = detectScriptStyle(this.spec.source);
-    if (style.style === 'rejected') return { kind: 'failed', code: 'EXECUTION_ERROR', message: style.message };
-    if (style.style === 'module') return this.executeModule(isolate, context, dispatch);
-    this.lastUserLine = lineCount(this.spec.source);
-    if (style.bodyError) return this.refuseUnparsable(lease.isolate, style.bodyError);
+  private currentContext(): ivm.Context {
+    if (this.context === undefined) throw new Error('no context was entered');
+    return this.context;
+  }
 
-    // Compiling the wrapper runs nothing. The isolate keeps the last compiled
-    // script: one isolate serves one tenant, which mostly runs the same code.
-    const script = this.compileScript(lease);
-    // Evaluating the wrapper runs no user code (see wrapScript); the timeout is there in case a parser ever disagrees.
-    const wrapper = script.runSync(context, { reference: true, timeout: this.spec.limits.timeoutMs });
+  /** Evaluating the wrapper runs no user code (see wrapScript); the timeout is there in case a parser ever disagrees. */
+  private evaluateWrapper(script: ivm.Script): ivm.Reference<unknown> {
+    const wrapper: ivm.Reference<unknown> = script.runSync(this.currentContext(), { reference: true, timeout: this.spec.limits.timeoutMs });
     this.releasables.push(wrapper);
+    return wrapper;
+  }
+
+  /**
+   * Most runs are over in well under a millisecond, and a run that is alone
+   * in this process (wait mode, a quiet system) gets its answer sooner with a
+   * synchronous call, without the hop to isolated-vm's thread and back. With
+   * other runs here, the thread lets this one run while the main thread
+   * prepares the next, which serves a busy process better. The call is capped at
+   * SYNC_SLICE_MS (or the run's own timeout, when that is shorter): a run that
+   * is still computing then is stopped, everything it did is thrown away (its
+   * host calls are held until the slice is over, its logs and timers dropped)
+   * and it starts again on isolated-vm's thread, where the wall-clock timer
+   * governs it, as are later runs of the same source in this process. A run
+   * that awaits something (a host call, a timer) goes on from where it is.
+   */
+  private runSlice(script: ivm.Script, dispatch: ivm.Reference<unknown>): SliceResult {
+    const wrapper = this.evaluateWrapper(script);
+    const { timeoutMs } = this.spec.limits;
+    const sliceMs = Math.min(SYNC_SLICE_MS, timeoutMs);
+    this.heldCalls = [];
+    try {
+      dispatch.applySync(undefined, ['scriptNow', wrapper.derefInto()], { timeout: sliceMs });
+    } catch (error) {
+      if (sliceMs < timeoutMs && errorText(error).message === SYNC_TIMEOUT_MESSAGE) return { kind: 'overran' };
+      this.heldCalls = undefined;
+      throw error;
+    }
+    const held = this.heldCalls;
+    this.heldCalls = undefined;
+    for (const [callId, op, argsJson] of held) this.deps.sendHostCall(callId, op, argsJson);
+    return this.settledNow === undefined ? { kind: 'pending' } : { kind: 'settled', outcome: this.settledNow };
+  }
+
+  /** Forgets a stopped slice: its context never hears from the host again. */
+  private discardAttempt(): void {
+    if (this.route) {
+      this.route.sync = () => undefined;
+      this.route.send = () => undefined;
+    }
+    this.heldCalls = undefined;
+    this.settledNow = undefined;
+    clearTimeout(this.timersTimer);
+    this.timersTimer = undefined;
+    this.logs = new LogCollector(this.spec.limits.maxLogBytes);
+  }
+
+  /** The user's code on isolated-vm's thread: the wall-clock timer can dispose the isolate whatever the code does. */
+  private runOnThread(script: ivm.Script, dispatch: ivm.Reference<unknown>): Promise<unknown> {
+    const wrapper = this.evaluateWrapper(script);
     return dispatch.apply(undefined, ['script', wrapper.derefInto()], { result: { promise: true, copy: true } });
   }
 
@@ -209,6 +318,9 @@ export class RunSession {
         return undefined;
       case 'random':
         return randomArrayBuffer(a);
+      case 'done':
+        this.settledNow = settledOutcome(a, b);
+        return undefined;
       default:
         return undefined;
     }
@@ -216,7 +328,8 @@ export class RunSession {
 
   private onHostCall(callId: unknown, op: unknown, argsJson: unknown): void {
     if (this.finished || typeof callId !== 'number' || typeof op !== 'string' || typeof argsJson !== 'string') return;
-    this.deps.sendHostCall(callId, op, argsJson);
+    if (this.heldCalls) this.heldCalls.push([callId, op, argsJson]);
+    else this.deps.sendHostCall(callId, op, argsJson);
   }
 
   private armTimers(delayMs: unknown): void {
@@ -357,6 +470,18 @@ export class RunSession {
         // Handles of a disposed isolate are already gone.
       }
     }
+  }
+}
+
+/** The runtime's 'done' report back in the dispatcher's result shape; anything else is left for fromDispatch to refuse. */
+function settledOutcome(kind: unknown, payload: unknown): unknown {
+  if (typeof payload !== 'string') return { kind: 'malformed' };
+  if (kind === 'completed') return { kind, output: payload };
+  if (kind === 'suspended') return { kind, approval: payload };
+  try {
+    return JSON.parse(payload);
+  } catch {
+    return { kind: 'malformed' };
   }
 }
 

@@ -244,9 +244,35 @@ async function runModule(namespace, runtimeNamespace) {
   return { kind: 'completed', value: exported !== undefined ? exported : G.results };
 }
 
+// A classic script's run started by 'scriptNow' (a synchronous call from the
+// host). Whatever settles within that call, microtasks included, is reported
+// through hostSync('done') before the call returns; after that the host asks
+// for the promise ('await') and nothing more is reported. Captured before any
+// script runs: a script that patches Promise.prototype.then or Reflect.apply
+// does not see this.
+const $apply = Reflect.apply;
+const $then = Promise.prototype.then;
+let started;
+let reportingNow = false;
+function reportNow(outcome) {
+  if (!reportingNow) return;
+  reportingNow = false;
+  if (outcome.kind === 'completed') hostSync('done', 'completed', outcome.output);
+  else if (outcome.kind === 'suspended') hostSync('done', 'suspended', outcome.approval);
+  else hostSync('done', 'failed', $stringify(outcome));
+}
+
 function dispatch(op, a, b, c) {
   switch (op) {
     case 'script': return complete(runScript(a));
+    case 'scriptNow':
+      reportingNow = true;
+      started = complete(runScript(a));
+      $apply($then, started, [reportNow]);
+      return undefined;
+    case 'await':
+      reportingNow = false;
+      return started;
     case 'module': return complete(runModule(a, b));
     case 'settle': settleCall(a, b, c); return undefined;
     case 'timers': return runDueTimers();

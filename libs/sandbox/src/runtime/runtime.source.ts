@@ -49,7 +49,9 @@ function lazy(build) {
  *
  * Parameters: hostSync(op, ...args), one synchronous host callback for
  * ('log', level, message, metaJson?) → boolean (keep logging),
- * ('arm', delayMs) and ('random', byteCount) → ArrayBuffer; hostSend(callId,
+ * ('arm', delayMs), ('random', byteCount) → ArrayBuffer and ('done', kind,
+ * payload), a run settled within the synchronous call that started it
+ * (DISPATCH_SOURCE, 'scriptNow'); hostSend(callId,
  * op, argsJson) (fire and forget). begin: globalsJson; configJson
  * ({entry, maxOutputBytes, maxLogBytes}).
  */
