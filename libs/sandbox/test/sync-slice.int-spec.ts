@@ -76,6 +76,27 @@ describe('sandbox: synchronous slice', () => {
     expect(completedOutput(await pool.run(request('return 1;')))).toBe(1);
   });
 
+  it('sends a host call nobody awaited of a run that settles in its slice', async () => {
+    const calls: string[] = [];
+    const host: HostCall = (op) => {
+      calls.push(op);
+      return Promise.resolve('OK');
+    };
+    expect(completedOutput(await pool.run(request("sdk.cache.set('k', 1); return 1;", { host })))).toBe(1);
+    expect(calls).toEqual(['cache.set']);
+  });
+
+  it('sends the host calls of a run that ends in its slice, as a run on the thread does', async () => {
+    const calls: string[] = [];
+    const host: HostCall = (op) => {
+      calls.push(op);
+      return Promise.resolve('OK');
+    };
+    const outcome = await pool.run(request("sdk.cache.set('k', 1); while (true) {}", { host, limits: { timeoutMs: 2 } }));
+    expect(outcome).toMatchObject({ status: 'failed', error: { code: 'TIMEOUT' } });
+    expect(calls).toEqual(['cache.set']);
+  });
+
   it('reports a script that patches Reflect.apply like any other', async () => {
     const source = `Reflect.apply = () => { throw new Error('patched'); };
       module.exports = ({ input }) => ({ sum: input.a + input.b });`;

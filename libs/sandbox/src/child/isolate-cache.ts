@@ -214,7 +214,7 @@ function makeContext(lease: IsolateLease): FreshContext {
       const begin: ivm.Reference<unknown> = factory.applySync(
         undefined,
         [
-          // One synchronous callback for logs, timers and randomness (fewer handles per run); host calls stay fire-and-forget.
+          // One synchronous callback for logs, timers, randomness and a slice's host calls (fewer handles per run); other host calls fire and forget.
           new ivm.Callback((op: unknown, a: unknown, b: unknown, c: unknown) => route.sync(op, a, b, c)),
           new ivm.Callback((callId: unknown, op: unknown, argsJson: unknown) => route.send(callId, op, argsJson), { ignored: true }),
         ],

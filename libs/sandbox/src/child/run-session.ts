@@ -98,7 +98,7 @@ export class RunSession {
   private logs: LogCollector;
   private context: ivm.Context | undefined;
   private route: HostRoute | undefined;
-  /** Host calls made during a synchronous slice, sent only if the slice is not thrown away. */
+  /** Host calls made during a synchronous slice (they arrive through 'call'), sent only if the slice is not thrown away. */
   private heldCalls: [number, string, string][] | undefined;
   /** What the run settled to within its synchronous slice ('done' from the runtime). */
   private settledNow: unknown;
@@ -230,13 +230,18 @@ export class RunSession {
       dispatch.applySync(undefined, ['scriptNow', wrapper.derefInto()], { timeout: sliceMs });
     } catch (error) {
       if (sliceMs < timeoutMs && errorText(error).message === SYNC_TIMEOUT_MESSAGE) return { kind: 'overran' };
-      this.heldCalls = undefined;
+      // The run ends here (its own timeout, its memory limit): what it asked for goes out, as on the thread.
+      this.sendHeldCalls();
       throw error;
     }
-    const held = this.heldCalls;
+    this.sendHeldCalls();
+    return this.settledNow === undefined ? { kind: 'pending' } : { kind: 'settled', outcome: this.settledNow };
+  }
+
+  private sendHeldCalls(): void {
+    const held = this.heldCalls ?? [];
     this.heldCalls = undefined;
     for (const [callId, op, argsJson] of held) this.deps.sendHostCall(callId, op, argsJson);
-    return this.settledNow === undefined ? { kind: 'pending' } : { kind: 'settled', outcome: this.settledNow };
   }
 
   /** Forgets a stopped slice: its context never hears from the host again. */
@@ -318,6 +323,9 @@ export class RunSession {
         return undefined;
       case 'random':
         return randomArrayBuffer(a);
+      case 'call':
+        this.onHostCall(a, b, c);
+        return undefined;
       case 'done':
         this.settledNow = settledOutcome(a, b);
         return undefined;

@@ -44,6 +44,11 @@ const sdkLog = { debug: sdkLogger('debug'), info: sdkLogger('info'), warn: sdkLo
 
 const pendingCalls = new Map();
 let lastCallId = 0;
+// True while a synchronous call from the host runs the script ('scriptNow' in
+// DISPATCH_SOURCE): hostSend's calls reach the host only after that call has
+// returned, so host calls go through hostSync then, in order, and the host
+// decides whether the slice's calls are sent or thrown away.
+let inSlice = false;
 function hostCall(op, args) {
   let json;
   try {
@@ -54,7 +59,8 @@ function hostCall(op, args) {
   const id = ++lastCallId;
   return new Promise((resolve, reject) => {
     pendingCalls.set(id, { resolve, reject });
-    hostSend(id, op, json);
+    if (inSlice) hostSync('call', id, op, json);
+    else hostSend(id, op, json);
   });
 }
 

@@ -253,10 +253,9 @@ async function runModule(namespace, runtimeNamespace) {
 const $apply = Reflect.apply;
 const $then = Promise.prototype.then;
 let started;
-let reportingNow = false;
 function reportNow(outcome) {
-  if (!reportingNow) return;
-  reportingNow = false;
+  if (!inSlice) return;
+  inSlice = false;
   if (outcome.kind === 'completed') hostSync('done', 'completed', outcome.output);
   else if (outcome.kind === 'suspended') hostSync('done', 'suspended', outcome.approval);
   else hostSync('done', 'failed', $stringify(outcome));
@@ -266,12 +265,12 @@ function dispatch(op, a, b, c) {
   switch (op) {
     case 'script': return complete(runScript(a));
     case 'scriptNow':
-      reportingNow = true;
+      inSlice = true;
       started = complete(runScript(a));
       $apply($then, started, [reportNow]);
       return undefined;
     case 'await':
-      reportingNow = false;
+      inSlice = false;
       return started;
     case 'module': return complete(runModule(a, b));
     case 'settle': settleCall(a, b, c); return undefined;

@@ -49,9 +49,10 @@ function lazy(build) {
  *
  * Parameters: hostSync(op, ...args), one synchronous host callback for
  * ('log', level, message, metaJson?) → boolean (keep logging),
- * ('arm', delayMs), ('random', byteCount) → ArrayBuffer and ('done', kind,
- * payload), a run settled within the synchronous call that started it
- * (DISPATCH_SOURCE, 'scriptNow'); hostSend(callId,
+ * ('arm', delayMs), ('random', byteCount) → ArrayBuffer, and, within the
+ * synchronous call that started a run (DISPATCH_SOURCE, 'scriptNow'),
+ * ('call', callId, op, argsJson) for host calls and ('done', kind, payload)
+ * for a run settled there; hostSend(callId,
  * op, argsJson) (fire and forget). begin: globalsJson; configJson
  * ({entry, maxOutputBytes, maxLogBytes}).
  */
