@@ -1,3 +1,5 @@
+import { request as httpRequest } from 'node:http';
+
 export interface ApiResponse<T = any> {
   status: number;
   headers: Headers;
@@ -33,13 +35,36 @@ export class ApiClient {
     }
     const response = await fetch(`${this.baseUrl}${path}`, { method, headers, body });
     const text = await response.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text.length > 0 ? JSON.parse(text) : null;
-    } catch {
-      // Not JSON (HTML, Prometheus text): keep the text.
-    }
-    return { status: response.status, headers: response.headers, body: parsed as T, text };
+    return { status: response.status, headers: response.headers, body: parseBody(text) as T, text };
+  }
+
+  /**
+   * Sends only the headers of a request that announces a `contentLength`-byte
+   * body, and reads the answer. For a server that refuses a body by its
+   * announced size and closes the connection: a client still writing the body
+   * then may get a reset instead of the answer, which is a race, not a result.
+   */
+  requestAnnouncingBody<T = any>(method: string, path: string, contentLength: number, headers: Record<string, string> = {}): Promise<ApiResponse<T>> {
+    const sent: Record<string, string> = { ...headers, 'content-length': String(contentLength) };
+    if (this.key) sent['authorization'] = `Bearer ${this.key}`;
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(new URL(path, this.baseUrl), { method, headers: sent }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('error', reject);
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const received = new Headers();
+          for (const [name, value] of Object.entries(res.headers)) {
+            for (const one of Array.isArray(value) ? value : value === undefined ? [] : [value]) received.append(name, one);
+          }
+          req.destroy();
+          resolve({ status: res.statusCode ?? 0, headers: received, body: parseBody(text) as T, text });
+        });
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
   }
 
   get<T = any>(path: string, options?: { headers?: Record<string, string>; key?: string | null }) {
@@ -56,6 +81,15 @@ export class ApiClient {
   }
   delete<T = any>(path: string, options?: { key?: string | null }) {
     return this.request<T>('DELETE', path, options);
+  }
+}
+
+function parseBody(text: string): unknown {
+  try {
+    return text.length > 0 ? JSON.parse(text) : null;
+  } catch {
+    // Not JSON (HTML, Prometheus text): keep the text.
+    return text;
   }
 }
 
